@@ -1,0 +1,1 @@
+"""HeadSplat Studio: the PySide6 desktop app. Widgets only; everything that computes lives in engine."""
