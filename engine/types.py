@@ -5,7 +5,8 @@ Conventions
   viewer's right when looking at the face from the front.
 - Camera space: OpenCV (x right, y down, z forward). Pixel (row i, column j) has its centre at
   image coordinates (j + 0.5, i + 0.5); a point projects to (fx·x/z + cx, fy·y/z + cy).
-- Colours are linear RGB in 0..1; images are float tensors [H, W, C].
+- Colours are display RGB values in 0..1 (what a photo stores, as in 3DGS; written to video as they
+  are); images are float tensors [H, W, C].
 """
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ class GaussianFrame:
     """Gaussians in world space, all tensors on one device.
 
     means [N, 3]; quats [N, 4] (w, x, y, z, unit); scales [N, 3] (linear, std-dev along the local axes);
-    opacities [N] (0..1); colors [N, 3] (linear RGB 0..1).
+    opacities [N] (0..1); colors [N, 3] (display RGB 0..1).
     """
 
     means: torch.Tensor

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from engine.cancel import Cancelled
-from engine.export import (FFmpegError, Mp4Writer, export_video, mux_audio, probe, read_audio, read_frames,
-                           read_wav, to_uint8, write_wav)
+from engine.export import Mp4Writer, export_video, mux_audio
+from engine.media import FFmpegError, probe, read_audio, read_frames, read_wav, to_uint8, write_wav
 
 W, H, N, FPS, RATE = 64, 48, 50, 25.0, 16_000
 

@@ -1,9 +1,7 @@
 """The torch tiled rasterizer against an independent brute-force reference, gradients, and fitting."""
 from __future__ import annotations
 
-import math
 
-import numpy as np
 import pytest
 import torch
 

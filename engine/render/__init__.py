@@ -9,16 +9,15 @@ BACKENDS = ("torch", "gsplat", "gl")
 
 
 def cuda_gsplat_available() -> bool:
-    """True when gsplat imports and torch sees a CUDA device (gsplat's kernels need both)."""
+    """True when torch sees a CUDA device and gsplat's CUDA kernels load (they JIT-compile with nvcc
+    on first use; a machine with CUDA but no toolkit falls back to the torch rasterizer)."""
     import torch
 
     if not torch.cuda.is_available():
         return False
-    try:
-        import gsplat  # noqa: F401
-    except Exception:
-        return False
-    return True
+    from engine.render.gsplat_backend import gsplat_kernels
+
+    return gsplat_kernels() is not None
 
 
 def make_renderer(backend: str = "auto", config: RenderConfig | None = None, **kwargs) -> Renderer:

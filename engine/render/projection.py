@@ -30,7 +30,7 @@ class Projected:
     """Screen-space Gaussians. Entries of culled Gaussians are finite but must be ignored (visible False).
 
     means2d [N, 2] px; conics [N, 3] (A, B, C) of the inverse 2D covariance; depths [N] camera z;
-    radii [N] int px (0 when culled); visible [N] bool.
+    radii [N, 2] int px half-extents along x and y (0 when culled); visible [N] bool.
     """
 
     means2d: torch.Tensor
@@ -44,8 +44,9 @@ def project(means: torch.Tensor, quats: torch.Tensor, scales: torch.Tensor, opac
             camera: Camera, config: RenderConfig) -> Projected:
     """EWA splatting: camera-space mean, Jacobian of the perspective map at the mean (its x/z, y/z
     clamped to 1.3× the view frustum like gsplat, so splats far off-screen do not blow up), plus
-    the eps2d low-pass. The radius is opacity-aware: beyond it alpha < alpha_min, so tile culling
-    loses nothing a dense evaluation would keep."""
+    the eps2d low-pass. The extents are opacity-aware and tight (the x/y extent of the ellipse where
+    alpha = alpha_min): beyond them alpha < alpha_min, so tile culling loses nothing a dense
+    evaluation would keep."""
     dtype, dev = means.dtype, means.device
     view = camera.viewmat(dev, dtype)
     rot, trans = view[:3, :3], view[:3, 3]
@@ -70,15 +71,12 @@ def project(means: torch.Tensor, quats: torch.Tensor, scales: torch.Tensor, opac
     means2d = torch.stack([fx * t[:, 0] / zs + cx, fy * t[:, 1] / zs + cy], dim=-1)
 
     with torch.no_grad():
-        mid = 0.5 * (a + c)
-        lam = mid + (mid * mid - det).clamp_min(0.01).sqrt()
         o = opacities.clamp_min(config.alpha_min)
-        extent = torch.sqrt(2 * torch.log(o / config.alpha_min)).clamp_max(3.33)
-        radii = torch.ceil(extent * lam.clamp_min(0).sqrt()).to(torch.int32)
-        mx, my = means2d[:, 0], means2d[:, 1]
-        on_screen = ((mx + radii > 0) & (mx - radii < camera.width)
-                     & (my + radii > 0) & (my - radii < camera.height))
-        visible = ((z >= config.near) & (z <= config.far) & (det > 0) & (radii > 0)
+        extent = torch.sqrt(2 * torch.log(o / config.alpha_min)).clamp_max(3.33)  # in std-devs
+        radii = torch.ceil(extent[:, None] * torch.stack([a, c], -1).clamp_min(0).sqrt()).to(torch.int32)
+        lo, hi = means2d - radii, means2d + radii
+        on_screen = (hi[:, 0] > 0) & (lo[:, 0] < camera.width) & (hi[:, 1] > 0) & (lo[:, 1] < camera.height)
+        visible = ((z >= config.near) & (z <= config.far) & (det > 0) & (radii > 0).all(dim=1)
                    & (opacities >= config.alpha_min) & on_screen)
-        radii = torch.where(visible, radii, torch.zeros_like(radii))
+        radii = torch.where(visible[:, None], radii, torch.zeros_like(radii))
     return Projected(means2d, conics, z, radii, visible)

@@ -28,11 +28,11 @@ def bin_tiles(proj: Projected, tiles_x: int, tiles_y: int, tile: int) -> tuple[t
         return torch.full((n_tiles, 0), -1, dtype=torch.long, device=dev), torch.zeros(n_tiles, dtype=torch.long, device=dev)
     ids = ids[torch.argsort(proj.depths.detach()[ids])]  # front to back
     m = proj.means2d.detach()[ids]
-    r = proj.radii[ids].to(m.dtype)
-    x0 = ((m[:, 0] - r) / tile).floor().clamp(0, tiles_x).long()
-    x1 = ((m[:, 0] + r) / tile).ceil().clamp(0, tiles_x).long()
-    y0 = ((m[:, 1] - r) / tile).floor().clamp(0, tiles_y).long()
-    y1 = ((m[:, 1] + r) / tile).ceil().clamp(0, tiles_y).long()
+    r = proj.radii[ids].to(m.dtype)  # [n, 2]
+    x0 = ((m[:, 0] - r[:, 0]) / tile).floor().clamp(0, tiles_x).long()
+    x1 = ((m[:, 0] + r[:, 0]) / tile).ceil().clamp(0, tiles_x).long()
+    y0 = ((m[:, 1] - r[:, 1]) / tile).floor().clamp(0, tiles_y).long()
+    y1 = ((m[:, 1] + r[:, 1]) / tile).ceil().clamp(0, tiles_y).long()
     w, h = x1 - x0, y1 - y0
     n_hit = w * h  # tiles touched by each splat
     keep = n_hit > 0
