@@ -5,13 +5,15 @@ import math
 import time
 from dataclasses import replace
 
+import moderngl
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QMouseEvent, QSurfaceFormat, QWheelEvent
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QMouseEvent, QSurfaceFormat, QWheelEvent
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QLabel, QWidget
 
 from engine.config import RenderConfig, StudioConfig
+from engine.render.gl import GLRenderer
 from engine.types import GaussianFrame, OrbitCamera
 
 GL_VERSION = (4, 3)  # the GL renderer's storage buffers need 4.3 core
@@ -39,7 +41,6 @@ class SplatViewport(QOpenGLWidget):
 
     cameraChanged = Signal(object)  # OrbitCamera
     glFailed = Signal(str)  # readable reason; the viewport stays blank
-    frameTimed = Signal(float)  # smoothed frames per second the renderer sustains
 
     def __init__(self, frame: GaussianFrame | None = None, config: StudioConfig | None = None,
                  parent: QWidget | None = None) -> None:
@@ -48,8 +49,8 @@ class SplatViewport(QOpenGLWidget):
         self._frame = frame
         self._frame_dirty = frame is not None
         self._orbit = HOME_VIEW
-        self._renderer = None  # engine.render.gl.GLRenderer, created with the GL context
-        self._ctx = None
+        self._renderer: GLRenderer | None = None  # created with (and bound to) Qt's GL context
+        self._ctx: moderngl.Context | None = None
         self._drag_pos: QPointF | None = None
         self._drag_button = Qt.MouseButton.NoButton
         self._frame_s: float | None = None  # smoothed paint time
@@ -84,23 +85,26 @@ class SplatViewport(QOpenGLWidget):
 
     # --- GL ---
     def initializeGL(self) -> None:
-        import moderngl  # GL is only touched once Qt has a context
-
-        from engine.render.gl import GLRenderer
-
         try:
             self._ctx = moderngl.create_context()  # wraps Qt's current context
             self._renderer = GLRenderer(RenderConfig(background=self.config.viewport_background), ctx=self._ctx)
         except Exception as exc:  # no usable GL: say why instead of a traceback
-            self._fail(f"OpenGL 4.3 is not available here ({exc}).")
+            self._fail(f"The 3D view cannot start: {exc}")
             return
         # Free the GL objects while Qt's context still exists (widget closed or reparented).
         self.context().aboutToBeDestroyed.connect(self._release_gl)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._check_context)  # Qt has tried to create the context by now
+
+    def _check_context(self) -> None:
+        if self.error is None and not self.isValid():  # initializeGL never ran
+            self._fail(f"No OpenGL context on the Qt platform '{QGuiApplication.platformName()}': the 3D "
+                       "view needs a display with OpenGL 4.3 (without one, run under xvfb-run).")
+
     def paintGL(self) -> None:
-        if self._renderer is None:
-            if self.error is None:  # Qt never got a context, so initializeGL did not run
-                self._fail("No OpenGL context (the platform plugin may be 'offscreen').")
+        if self._renderer is None:  # GL failed; the overlay says why
             return
         start = time.perf_counter()
         if self._frame_dirty and self._frame is not None:
@@ -120,7 +124,6 @@ class SplatViewport(QOpenGLWidget):
         self._overlay.setText(f"{fps:5.1f} fps · {n:,} splats")
         self._overlay.adjustSize()
         self._overlay.show()
-        self.frameTimed.emit(fps)
 
     def _fail(self, message: str) -> None:
         self.error = message

@@ -15,8 +15,10 @@ A GLRenderer belongs to the thread (and GL context) that created it.
 """
 from __future__ import annotations
 
-import numpy as np
+import contextlib
+
 import moderngl
+import numpy as np
 import torch
 
 from engine.config import RenderConfig
@@ -114,9 +116,12 @@ MIN_GL_VERSION = 430  # storage buffers
 class GLRenderer(Renderer):
     """Instanced-quad Gaussian splatting with moderngl (not differentiable).
 
-    ctx: render with an existing context (inside Qt: the widget's, made current); None creates a
-    headless EGL context owned (and released) by this renderer.
+    ctx: render with an existing context (inside Qt: the widget's, which Qt makes current before
+    paintGL); None creates a headless EGL context owned (and released) by this renderer.
     Use render() for an image tensor, or set_frame() once and draw() per view for display.
+
+    An owned context is current only during each call: glvnd lets a thread have an EGL or a GLX
+    context current, not both, so leaving ours bound would stop Qt's widgets from drawing.
     """
 
     name = "gl"
@@ -127,15 +132,16 @@ class GLRenderer(Renderer):
         self._owns_ctx = ctx is None
         self.ctx = ctx if ctx is not None else moderngl.create_context(
             standalone=True, backend="egl", require=MIN_GL_VERSION)
-        if self.ctx.version_code < MIN_GL_VERSION:
-            raise RuntimeError(f"the GL renderer needs OpenGL 4.3, this context has "
-                               f"{self.ctx.version_code // 100}.{self.ctx.version_code % 100 // 10} "
-                               f"({self.ctx.info.get('GL_RENDERER', '?')})")
-        self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        self._capacity = 1
-        self._gaussians = self.ctx.buffer(reserve=self._capacity * _FLOATS * 4)  # [cap, 14] float32
-        self._order = self.ctx.buffer(reserve=self._capacity * 4)  # [cap] uint32
-        self._vao = self.ctx.vertex_array(self.prog, [(self._order, "1u/i", "in_index")])
+        with self._current():  # creation made an owned context current; leaving the block unbinds it
+            if self.ctx.version_code < MIN_GL_VERSION:
+                raise RuntimeError(f"the GL renderer needs OpenGL 4.3, this context has "
+                                   f"{self.ctx.version_code // 100}.{self.ctx.version_code % 100 // 10} "
+                                   f"({self.ctx.info.get('GL_RENDERER', '?')})")
+            self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+            self._capacity = 1
+            self._gaussians = self.ctx.buffer(reserve=self._capacity * _FLOATS * 4)  # [cap, 14] float32
+            self._order = self.ctx.buffer(reserve=self._capacity * 4)  # [cap] uint32
+            self._vao = self.ctx.vertex_array(self.prog, [(self._order, "1u/i", "in_index")])
         self._n = 0
         self._means = np.zeros((self._capacity, 3), np.float32)  # CPU copy for sorting, [cap, 3]
         self._depth = np.zeros(self._capacity, np.float32)  # [cap]
@@ -148,19 +154,42 @@ class GLRenderer(Renderer):
         """Number of Gaussians uploaded by the last set_frame()."""
         return self._n
 
-    def _make_current(self) -> None:
-        """Make an owned context current: creating another standalone context (a second renderer)
-        makes that one current. A borrowed context is the caller's to make current (Qt does before
-        paintGL). Entering is moderngl's only make-current; we never exit, because exiting restores
-        what was current before entering (possibly nothing), which breaks nested calls."""
-        if self._owns_ctx:
-            self.ctx.__enter__()
+    def _current(self) -> contextlib.AbstractContextManager:
+        """Make an owned context current for a block and unbind it after (moderngl's enter/exit;
+        blocks must not nest: the inner exit unbinds). A borrowed context is the caller's business."""
+        return self.ctx if self._owns_ctx else contextlib.nullcontext()
 
     def set_frame(self, frame: GaussianFrame) -> None:
         """Upload the Gaussians; buffers grow (are orphaned) only when N exceeds the capacity."""
+        with self._current():
+            self._upload(frame)
+
+    def draw(self, camera: Camera, background: tuple[float, float, float] | None = None,
+             fbo: moderngl.Framebuffer | None = None, *, opaque: bool = False) -> None:
+        """Sort, upload the order and draw the current frame into fbo (None: the offscreen float
+        target, sized to the camera). opaque clears alpha to 1 so an on-screen target stays opaque;
+        the colours are the same either way. Call finish() to time the GPU work."""
+        with self._current():
+            self._draw(camera, self._background(background), fbo, opaque)
+
+    def render(self, frame: GaussianFrame, camera: Camera,
+               background: tuple[float, float, float] | None = None) -> RenderOutput:
+        """set_frame + draw offscreen + read back: rgb [H, W, 3], alpha [H, W] float32 CPU tensors."""
+        with self._current():
+            self._upload(frame)
+            self._draw(camera, self._background(background), None, False)
+            self._fbo.read_into(self._readback, components=4, dtype="f4")
+        rgba = torch.from_numpy(np.ascontiguousarray(self._readback[::-1]))  # [H, W, 4], rows top-down
+        return RenderOutput(rgb=rgba[..., :3], alpha=rgba[..., 3], depth=None)
+
+    def finish(self) -> None:
+        """Wait until the GPU has done all submitted work (to time draw() without a readback)."""
+        with self._current():
+            self.ctx.finish()
+
+    def _upload(self, frame: GaussianFrame) -> None:
         packed = frame.packed().detach().cpu().numpy()  # [N, 14] float32
         n = packed.shape[0]
-        self._make_current()
         if n > self._capacity:
             self._capacity = n
             self._gaussians.orphan(n * _FLOATS * 4)
@@ -173,24 +202,19 @@ class GLRenderer(Renderer):
         self._means[:n] = packed[:, :3]
         self._n = n
 
-    def draw(self, camera: Camera, background: tuple[float, float, float] | None = None,
-             fbo: moderngl.Framebuffer | None = None, *, opaque: bool = False) -> None:
-        """Sort, upload the order and draw the current frame into fbo (None: the offscreen float
-        target, sized to the camera). opaque clears alpha to 1 so an on-screen target stays opaque;
-        the colours are the same either way. Call finish() to time the GPU work."""
-        bg, n, cfg, w2c = self._background(background), self._n, self.config, camera.world_to_cam
-        if n:
-            # View depth of every mean (less the translation, which shifts all alike), far to near.
-            np.matmul(self._means[:n], w2c[2, :3].astype(np.float32), out=self._depth[:n])
-            self._order_np[:n] = np.argsort(self._depth[:n])[::-1]  # [n] indices into the storage buffer
-        self._make_current()
+    def _draw(self, camera: Camera, bg: tuple[float, float, float], fbo: moderngl.Framebuffer | None,
+              opaque: bool) -> None:
         if fbo is None:
             fbo = self._offscreen(camera.width, camera.height)
         fbo.use()
         self.ctx.viewport = (0, 0, camera.width, camera.height)
         fbo.clear(bg[0], bg[1], bg[2], 1.0 if opaque else 0.0)
+        n, cfg, w2c = self._n, self.config, camera.world_to_cam
         if n == 0:
             return
+        # View depth of every mean (less the translation, which shifts all alike), far to near.
+        np.matmul(self._means[:n], w2c[2, :3].astype(np.float32), out=self._depth[:n])
+        self._order_np[:n] = np.argsort(self._depth[:n])[::-1]  # [n] indices into the storage buffer
         self._order.write(self._order_np[:n])
         self.prog["rot"].write(np.ascontiguousarray(w2c[:3, :3].T, dtype=np.float32))  # column-major
         self.prog["trans"].value = tuple(w2c[:3, 3])
@@ -208,39 +232,26 @@ class GLRenderer(Renderer):
         self._gaussians.bind_to_storage_buffer(0)
         self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=n)
 
-    def render(self, frame: GaussianFrame, camera: Camera,
-               background: tuple[float, float, float] | None = None) -> RenderOutput:
-        """set_frame + draw offscreen + read back: rgb [H, W, 3], alpha [H, W] float32 CPU tensors."""
-        self.set_frame(frame)
-        self.draw(camera, background)
-        self._fbo.read_into(self._readback, components=4, dtype="f4")
-        rgba = torch.from_numpy(np.ascontiguousarray(self._readback[::-1]))  # [H, W, 4], rows top-down
-        return RenderOutput(rgb=rgba[..., :3], alpha=rgba[..., 3], depth=None)
-
-    def finish(self) -> None:
-        """Wait until the GPU has done all submitted work (for timing draw())."""
-        self._make_current()
-        self.ctx.finish()
-
     def _offscreen(self, width: int, height: int) -> moderngl.Framebuffer:
         if self._fbo is None or self._fbo.size != (width, height):
-            if self._fbo is not None:
-                self._fbo.color_attachments[0].release()
-                self._fbo.release()
+            self._release_offscreen()
             self._fbo = self.ctx.framebuffer(color_attachments=[self.ctx.renderbuffer((width, height), 4, dtype="f4")])
             self._readback = np.empty((height, width, 4), np.float32)
         return self._fbo
+
+    def _release_offscreen(self) -> None:
+        if self._fbo is not None:
+            self._fbo.color_attachments[0].release()
+            self._fbo.release()
+            self._fbo = None
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        self._make_current()
-        if self._fbo is not None:
-            self._fbo.color_attachments[0].release()
-            self._fbo.release()
-            self._fbo = None
-        for obj in (self._vao, self._order, self._gaussians, self.prog):
-            obj.release()
+        with self._current():
+            self._release_offscreen()
+            for obj in (self._vao, self._order, self._gaussians, self.prog):
+                obj.release()
         if self._owns_ctx:
             self.ctx.release()
