@@ -2,8 +2,9 @@
 
 The Gaussians live on the GPU in a shader storage buffer (GaussianFrame.packed(), float32 [N, 14]);
 each draw sorts the view depths with numpy and uploads only the uint32 order (4 bytes per splat) as
-the instance attribute. The vertex shader does the EWA projection (the same math and constants as
-the torch rasterizer, see engine.types for the conventions); the fragment shader evaluates the
+the instance attribute. A compute pass does the EWA projection once per splat (the same math and
+constants as the torch rasterizer, see engine.types for the conventions), so the vertex shader only
+places quad corners (llvmpipe runs vertex shaders on one thread); the fragment shader evaluates the
 Gaussian and blends premultiplied "over", back to front, so the target ends with
 rgb = sum(w_i c_i) + T * background and alpha = 1 - T.
 
@@ -27,11 +28,14 @@ from engine.types import Camera, GaussianFrame
 
 _FLOATS = GaussianFrame.PACKED_DIM  # 14 floats per Gaussian in the storage buffer
 
-_VERTEX_SHADER = """
+_LOCAL_SIZE = 64
+_PROJECT_SHADER = """
 #version 430
+layout(local_size_x = %d) in;
 layout(std430, binding = 0) readonly buffer Gaussians { float g[]; };  // [N * 14], packed()
-in uint in_index;       // per instance: the Gaussian to draw (back-to-front order)
+layout(std430, binding = 1) writeonly buffer Projected { vec4 p[]; };  // [N * 3], see below
 
+uniform uint count;
 uniform mat3 rot;       // world_to_cam rotation
 uniform vec3 trans;     // world_to_cam translation
 uniform vec4 intr;      // fx, fy, cx, cy
@@ -40,20 +44,19 @@ uniform vec2 depth_range;  // near, far
 uniform float eps2d;
 uniform float alpha_min;
 
-flat out vec2 v_mean;   // image coordinates (px)
-flat out vec3 v_conic;  // inverse 2D covariance (A, B, C)
-flat out vec4 v_color;  // rgb, opacity
-
-void cull() { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); }  // beyond the far clip plane
-
+// Per Gaussian i: p[3i] = (mean x, mean y, extent x, extent y) in px, extent 0 = culled;
+// p[3i+1] = (conic A, B, C, opacity); p[3i+2] = (r, g, b, unused).
 void main() {
-    uint b = in_index * 14u;
+    uint i = gl_GlobalInvocationID.x;
+    if (i >= count) return;
+    uint b = i * 14u;
     vec3 mu = vec3(g[b], g[b + 1u], g[b + 2u]);
     vec4 q = normalize(vec4(g[b + 3u], g[b + 4u], g[b + 5u], g[b + 6u]));  // w, x, y, z
     vec3 s = vec3(g[b + 7u], g[b + 8u], g[b + 9u]);
     float o = g[b + 10u];
     vec3 t = rot * mu + trans;
-    if (t.z < depth_range.x || t.z > depth_range.y || o < alpha_min) { cull(); return; }
+    p[3u * i] = vec4(0.0);
+    if (t.z < depth_range.x || t.z > depth_range.y || o < alpha_min) return;
 
     float w = q.x, x = q.y, y = q.z, z = q.w;
     mat3 R = mat3(  // columns
@@ -73,19 +76,38 @@ void main() {
     mat2 cov = T * transpose(T);  // J Rw Sigma Rw^T J^T
     float a = cov[0][0] + eps2d, bb = cov[0][1], cc = cov[1][1] + eps2d;
     float det = a * cc - bb * bb;
-    if (det <= 0.0) { cull(); return; }
+    if (det <= 0.0) return;
+    // Tight x/y extents of the ellipse where alpha falls to alpha_min (as engine.render.projection).
+    float extent = min(3.33, sqrt(2.0 * log(o / alpha_min)));
+    vec2 r = ceil(extent * sqrt(vec2(a, cc)));
+    vec2 mean = f * t.xy / t.z + c;
+    if (any(lessThanEqual(r, vec2(0.0))) || any(lessThanEqual(mean + r, vec2(0.0)))
+        || any(greaterThanEqual(mean - r, size))) return;
+    p[3u * i] = vec4(mean, r);
+    p[3u * i + 1u] = vec4(vec3(cc, -bb, a) / det, o);
+    p[3u * i + 2u] = vec4(g[b + 11u], g[b + 12u], g[b + 13u], 0.0);
+}
+""" % _LOCAL_SIZE
 
-    float mid = 0.5 * (a + cc);
-    float lambda_max = mid + sqrt(max(0.01, mid * mid - det));
-    float extent = min(3.33, sqrt(2.0 * log(255.0 * o)));
-    float r = ceil(extent * sqrt(lambda_max));
-    if (r <= 0.0) { cull(); return; }
+_VERTEX_SHADER = """
+#version 430
+layout(std430, binding = 1) readonly buffer Projected { vec4 p[]; };  // from _PROJECT_SHADER
+in uint in_index;       // per instance: the Gaussian to draw (back-to-front order)
+uniform vec2 size;      // width, height (px)
 
-    v_mean = f * t.xy / t.z + c;
-    v_conic = vec3(cc, -bb, a) / det;
-    v_color = vec4(g[b + 11u], g[b + 12u], g[b + 13u], o);
+flat out vec2 v_mean;   // image coordinates (px)
+flat out vec3 v_conic;  // inverse 2D covariance (A, B, C)
+flat out vec4 v_color;  // rgb, opacity
+
+void main() {
+    vec4 head = p[3u * in_index];
+    if (head.z <= 0.0) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); return; }  // culled: beyond the far plane
+    vec4 cono = p[3u * in_index + 1u];
+    v_mean = head.xy;
+    v_conic = cono.xyz;
+    v_color = vec4(p[3u * in_index + 2u].rgb, cono.w);
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1) * 2.0 - 1.0;  // triangle strip of 4
-    vec2 pix = v_mean + corner * r;
+    vec2 pix = head.xy + corner * head.zw;
     gl_Position = vec4(2.0 * pix.x / size.x - 1.0, 1.0 - 2.0 * pix.y / size.y, 0.0, 1.0);  // image y is down
 }
 """
@@ -138,8 +160,10 @@ class GLRenderer(Renderer):
                                    f"{self.ctx.version_code // 100}.{self.ctx.version_code % 100 // 10} "
                                    f"({self.ctx.info.get('GL_RENDERER', '?')})")
             self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+            self.project = self.ctx.compute_shader(_PROJECT_SHADER)
             self._capacity = 1
             self._gaussians = self.ctx.buffer(reserve=self._capacity * _FLOATS * 4)  # [cap, 14] float32
+            self._projected = self.ctx.buffer(reserve=self._capacity * 12 * 4)  # [cap, 3, vec4] float32
             self._order = self.ctx.buffer(reserve=self._capacity * 4)  # [cap] uint32
             self._vao = self.ctx.vertex_array(self.prog, [(self._order, "1u/i", "in_index")])
         self._n = 0
@@ -193,6 +217,7 @@ class GLRenderer(Renderer):
         if n > self._capacity:
             self._capacity = n
             self._gaussians.orphan(n * _FLOATS * 4)
+            self._projected.orphan(n * 12 * 4)
             self._order.orphan(n * 4)
             self._means = np.empty((n, 3), np.float32)
             self._depth = np.empty(n, np.float32)
@@ -216,20 +241,28 @@ class GLRenderer(Renderer):
         np.matmul(self._means[:n], w2c[2, :3].astype(np.float32), out=self._depth[:n])
         self._order_np[:n] = np.argsort(self._depth[:n])[::-1]  # [n] indices into the storage buffer
         self._order.write(self._order_np[:n])
-        self.prog["rot"].write(np.ascontiguousarray(w2c[:3, :3].T, dtype=np.float32))  # column-major
-        self.prog["trans"].value = tuple(w2c[:3, 3])
-        self.prog["intr"].value = (camera.fx, camera.fy, camera.cx, camera.cy)
+        # Project every Gaussian once (a compute pass), then draw quads from the projected data.
+        cs = self.project
+        cs["count"].value = n
+        cs["rot"].write(np.ascontiguousarray(w2c[:3, :3].T, dtype=np.float32))  # column-major
+        cs["trans"].value = tuple(w2c[:3, 3])
+        cs["intr"].value = (camera.fx, camera.fy, camera.cx, camera.cy)
+        cs["size"].value = (camera.width, camera.height)
+        cs["depth_range"].value = (cfg.near, cfg.far)
+        cs["eps2d"].value = cfg.eps2d
+        cs["alpha_min"].value = cfg.alpha_min
+        self._gaussians.bind_to_storage_buffer(0)
+        self._projected.bind_to_storage_buffer(1)
+        cs.run(group_x=(n + _LOCAL_SIZE - 1) // _LOCAL_SIZE)
+        self.ctx.memory_barrier()
         self.prog["size"].value = (camera.width, camera.height)
         self.prog["height"].value = camera.height
-        self.prog["depth_range"].value = (cfg.near, cfg.far)
-        self.prog["eps2d"].value = cfg.eps2d
         self.prog["alpha_min"].value = cfg.alpha_min
         self.prog["alpha_max"].value = cfg.alpha_max
         # Premultiplied "over", back to front, for colour and alpha alike.
         self.ctx.enable_only(moderngl.BLEND)
         self.ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         self.ctx.blend_equation = moderngl.FUNC_ADD
-        self._gaussians.bind_to_storage_buffer(0)
         self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=n)
 
     def _offscreen(self, width: int, height: int) -> moderngl.Framebuffer:
@@ -251,7 +284,7 @@ class GLRenderer(Renderer):
         self._closed = True
         with self._current():
             self._release_offscreen()
-            for obj in (self._vao, self._order, self._gaussians, self.prog):
+            for obj in (self._vao, self._order, self._projected, self._gaussians, self.project, self.prog):
                 obj.release()
         if self._owns_ctx:
             self.ctx.release()
