@@ -4,8 +4,9 @@
 
 torch: forward (no autograd) and forward+backward (grad to every Gaussian attribute).
 gsplat: the same, on CUDA (only where CUDA and its kernels are available).
-gl: upload + depth sort + order upload + draw + glFinish per frame (the live path; no readback),
-a new camera every frame. Prints a markdown table.
+gl: upload + projection pass + depth sort + order upload + draw + glFinish per frame (the live path;
+no readback), a new camera every frame, into an RGBA8 target like the viewport's ("display") and into
+the RGBA32F offscreen target render() uses. Prints a markdown table.
 """
 from __future__ import annotations
 
@@ -60,13 +61,24 @@ def bench_tensor_renderer(renderer, frame: GaussianFrame, res: int, seconds: flo
     return timeit(fwd, seconds), timeit(fwd_bwd, seconds)
 
 
-def bench_gl(renderer, frame: GaussianFrame, res: int, seconds: float) -> float:
+def bench_gl(renderer, frame: GaussianFrame, res: int, seconds: float, display: bool) -> float:
+    """display: draw into an RGBA8 target like the viewport's; else the float offscreen target."""
+    fbo = None
+    if display:
+        with renderer.ctx:
+            fbo = renderer.ctx.simple_framebuffer((res, res))
+
     def step(i: int) -> None:
         renderer.set_frame(frame)
-        renderer.draw(camera(i, res))
+        renderer.draw(camera(i, res), fbo=fbo)
         renderer.finish()
 
-    return timeit(step, seconds)
+    try:
+        return timeit(step, seconds)
+    finally:
+        if fbo is not None:
+            with renderer.ctx:
+                fbo.release()
 
 
 def machine() -> str:
@@ -118,18 +130,21 @@ def main() -> None:
     print()
     print("| renderer | splats | size | forward ms | fwd+bwd ms | fps (forward) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for n in counts:
-        frame = demo_head(n)
-        for res in sizes:
-            for name, r in renderers.items():
+    # Renderer by renderer, GL first: torch's idle OpenMP workers keep spinning for a while after
+    # each op and would steal llvmpipe's cores if the two were interleaved.
+    for name in sorted(renderers, key=lambda k: k != "gl"):
+        r = renderers[name]
+        for n in counts:
+            frame = demo_head(n)
+            for res in sizes:
                 if name == "gl":
-                    t = bench_gl(r, frame, res, args.seconds)
-                    print(f"| gl (sort+upload+draw) | {n} | {res}² | {t * 1e3:.1f} | – | {1 / t:.1f} |", flush=True)
+                    for display, label in ((True, "gl display RGBA8"), (False, "gl offscreen RGBA32F")):
+                        t = bench_gl(r, frame, res, args.seconds, display)
+                        print(f"| {label} | {n} | {res}² | {t * 1e3:.1f} | – | {1 / t:.1f} |", flush=True)
                 else:
                     f = frame.to("cuda") if name == "gsplat" else frame
                     tf, tb = bench_tensor_renderer(r, f, res, args.seconds)
                     print(f"| {name} | {n} | {res}² | {tf * 1e3:.1f} | {tb * 1e3:.1f} | {1 / tf:.1f} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -44,8 +44,8 @@ uniform vec2 depth_range;  // near, far
 uniform float eps2d;
 uniform float alpha_min;
 
-// Per Gaussian i: p[3i] = (mean x, mean y, extent x, extent y) in px, extent 0 = culled;
-// p[3i+1] = (conic A, B, C, opacity); p[3i+2] = (r, g, b, unused).
+// Per Gaussian i, in px: p[4i] = (mean xy, major half-axis xy), a zero axis = culled;
+// p[4i+1] = (minor half-axis xy, opacity, -); p[4i+2] = (conic A, B, C, -); p[4i+3] = (r, g, b, -).
 void main() {
     uint i = gl_GlobalInvocationID.x;
     if (i >= count) return;
@@ -55,7 +55,7 @@ void main() {
     vec3 s = vec3(g[b + 7u], g[b + 8u], g[b + 9u]);
     float o = g[b + 10u];
     vec3 t = rot * mu + trans;
-    p[3u * i] = vec4(0.0);
+    p[4u * i] = vec4(0.0);
     if (t.z < depth_range.x || t.z > depth_range.y || o < alpha_min) return;
 
     float w = q.x, x = q.y, y = q.z, z = q.w;
@@ -77,15 +77,21 @@ void main() {
     float a = cov[0][0] + eps2d, bb = cov[0][1], cc = cov[1][1] + eps2d;
     float det = a * cc - bb * bb;
     if (det <= 0.0) return;
-    // Tight x/y extents of the ellipse where alpha falls to alpha_min (as engine.render.projection).
+    // The quad is the ellipse where alpha falls to alpha_min, boxed along its own axes: oblique,
+    // thin splats then cover few wasted fragments (an axis-aligned box would cover many).
     float extent = min(3.33, sqrt(2.0 * log(o / alpha_min)));
-    vec2 r = ceil(extent * sqrt(vec2(a, cc)));
     vec2 mean = f * t.xy / t.z + c;
-    if (any(lessThanEqual(r, vec2(0.0))) || any(lessThanEqual(mean + r, vec2(0.0)))
-        || any(greaterThanEqual(mean - r, size))) return;
-    p[3u * i] = vec4(mean, r);
-    p[3u * i + 1u] = vec4(vec3(cc, -bb, a) / det, o);
-    p[3u * i + 2u] = vec4(g[b + 11u], g[b + 12u], g[b + 13u], 0.0);
+    vec2 aabb = extent * sqrt(vec2(a, cc));
+    if (any(lessThanEqual(mean + aabb, vec2(0.0))) || any(greaterThanEqual(mean - aabb, size))) return;
+    float half_diff = 0.5 * (a - cc);
+    float rad = sqrt(half_diff * half_diff + bb * bb);
+    float mid = 0.5 * (a + cc);
+    vec2 v1 = abs(bb) > 1e-12 * mid ? normalize(vec2(bb, mid + rad - a)) : (a >= cc ? vec2(1.0, 0.0) : vec2(0.0, 1.0));
+    vec2 v2 = vec2(-v1.y, v1.x);
+    p[4u * i] = vec4(mean, v1 * extent * sqrt(mid + rad));
+    p[4u * i + 1u] = vec4(v2 * extent * sqrt(max(mid - rad, 1e-12)), o, 0.0);
+    p[4u * i + 2u] = vec4(vec3(cc, -bb, a) / det, 0.0);
+    p[4u * i + 3u] = vec4(g[b + 11u], g[b + 12u], g[b + 13u], 0.0);
 }
 """ % _LOCAL_SIZE
 
@@ -100,14 +106,14 @@ flat out vec3 v_conic;  // inverse 2D covariance (A, B, C)
 flat out vec4 v_color;  // rgb, opacity
 
 void main() {
-    vec4 head = p[3u * in_index];
-    if (head.z <= 0.0) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); return; }  // culled: beyond the far plane
-    vec4 cono = p[3u * in_index + 1u];
+    vec4 head = p[4u * in_index];
+    if (head.z == 0.0 && head.w == 0.0) { gl_Position = vec4(0.0, 0.0, 2.0, 1.0); return; }  // culled
+    vec4 minor = p[4u * in_index + 1u];
     v_mean = head.xy;
-    v_conic = cono.xyz;
-    v_color = vec4(p[3u * in_index + 2u].rgb, cono.w);
+    v_conic = p[4u * in_index + 2u].xyz;
+    v_color = vec4(p[4u * in_index + 3u].rgb, minor.z);
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1) * 2.0 - 1.0;  // triangle strip of 4
-    vec2 pix = head.xy + corner * head.zw;
+    vec2 pix = head.xy + corner.x * head.zw + corner.y * minor.xy;
     gl_Position = vec4(2.0 * pix.x / size.x - 1.0, 1.0 - 2.0 * pix.y / size.y, 0.0, 1.0);  // image y is down
 }
 """
@@ -163,7 +169,7 @@ class GLRenderer(Renderer):
             self.project = self.ctx.compute_shader(_PROJECT_SHADER)
             self._capacity = 1
             self._gaussians = self.ctx.buffer(reserve=self._capacity * _FLOATS * 4)  # [cap, 14] float32
-            self._projected = self.ctx.buffer(reserve=self._capacity * 12 * 4)  # [cap, 3, vec4] float32
+            self._projected = self.ctx.buffer(reserve=self._capacity * 16 * 4)  # [cap, 4, vec4] float32
             self._order = self.ctx.buffer(reserve=self._capacity * 4)  # [cap] uint32
             self._vao = self.ctx.vertex_array(self.prog, [(self._order, "1u/i", "in_index")])
         self._n = 0
@@ -217,7 +223,7 @@ class GLRenderer(Renderer):
         if n > self._capacity:
             self._capacity = n
             self._gaussians.orphan(n * _FLOATS * 4)
-            self._projected.orphan(n * 12 * 4)
+            self._projected.orphan(n * 16 * 4)
             self._order.orphan(n * 4)
             self._means = np.empty((n, 3), np.float32)
             self._depth = np.empty(n, np.float32)
