@@ -15,6 +15,8 @@ PY=${PYTHON:-python3}
 VENV=$ROOT/.venv
 
 say() { printf '\033[1m[headsplat]\033[0m %s\n' "$*"; }
+# pip, minus the "Location ... is ignored" lines some machines' pip config (absent find-links) prints
+pip_() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "^WARNING: Location '" >&2); }
 
 apt_install() {  # install the Debian packages listed in the given files that are missing
   local want=() pkg
@@ -51,8 +53,8 @@ STAMP=$VENV/.headsplat-installed
 WANT="$(sha256sum pyproject.toml | cut -c1-16)$EXTRAS"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   say "installing the project and its Python dependencies into .venv (first run takes a minute)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e ".$EXTRAS"
+  pip_ install -q --upgrade pip >/dev/null
+  pip_ install -q -e ".$EXTRAS"
   echo "$WANT" >"$STAMP"
 fi
 
