@@ -52,6 +52,52 @@ def bin_tiles(proj: Projected, tiles_x: int, tiles_y: int, tile: int) -> tuple[t
     return table, counts
 
 
+class _CompositeChunk(torch.autograd.Function):
+    """Front-to-back compositing of one depth chunk of C splats over A tiles of tp pixels, with a
+    hand-written backward (about half the element-wise passes autograd would record).
+
+    Inputs: pix_feats [tp, 6] quadratic pixel features; coef [A, 6, C] per-(tile, splat) exponent
+    coefficients; feats [A, C, 4] rgb + depth; log_t [A, tp] log transmittance entering the chunk;
+    done [A, tp] pixels that already stopped; excl [C, C] strictly upper-triangular ones.
+    Outputs: contrib [A, tp, 4] = Σ w·feats, log_t_end [A, tp], done_end [A, tp] (no gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, pix_feats, coef, feats, log_t, done, excl, alpha_min, alpha_max, log_tmin):
+        a0 = torch.exp(torch.matmul(pix_feats, coef))  # [A, tp, C] o·exp(power)
+        unclamped = a0 < alpha_max
+        alpha = torch.where(unclamped, a0, torch.full_like(a0, alpha_max))
+        alpha.masked_fill_(alpha < alpha_min, 0.0)
+        log_1ma = torch.log1p(-alpha)
+        log_t_before = log_t[:, :, None] + torch.matmul(log_1ma, excl)  # [A, tp, C]
+        log_t_end = log_t_before[:, :, -1] + log_1ma[:, :, -1]
+        if bool((log_t_end <= log_tmin).any()) or bool(done.any()):
+            # A pixel stops for good before the splat that would drop T to the minimum.
+            keep = (log_t_before + log_1ma > log_tmin) & ~done[:, :, None]
+            done = ~keep[:, :, -1]
+            alpha.mul_(keep)
+            log_t_end = log_t + (log_1ma * keep).sum(dim=2)
+        t_before = torch.exp(log_t_before)
+        weights = alpha * t_before  # [A, tp, C]
+        ctx.save_for_backward(pix_feats, feats, excl, alpha, unclamped, t_before, weights)
+        ctx.mark_non_differentiable(done)
+        return torch.bmm(weights, feats), log_t_end, done
+
+    @staticmethod
+    def backward(ctx, g_contrib, g_log_t_end, _g_done):
+        pix_feats, feats, excl, alpha, unclamped, t_before, weights = ctx.saved_tensors
+        g_feats = torch.bmm(weights.transpose(1, 2), g_contrib)  # [A, C, 4]
+        g_w = torch.bmm(g_contrib, feats.transpose(1, 2))  # [A, tp, C]
+        g_ltb = g_w * weights  # d w / d log T_before = w
+        g_log_t = g_ltb.sum(dim=2) + g_log_t_end
+        # log T_before[k] = log T_in + Σ_{j<k} log(1 − α_j);  log T_end = log T_in + Σ_j log(1 − α_j)
+        g_log_1ma = torch.matmul(g_ltb, excl.T) + g_log_t_end[:, :, None]
+        g_alpha = g_w * t_before - g_log_1ma / (1 - alpha)
+        g_power = g_alpha * alpha * unclamped  # α = exp(power) where it passes, constant where clamped or cut
+        g_coef = torch.matmul(pix_feats.T, g_power)  # [A, 6, C]
+        return None, g_coef, g_feats, g_log_t, None, None, None, None, None
+
+
 class TorchRenderer(Renderer):
     """The reference CPU renderer; also the training renderer when CUDA/gsplat is not available."""
 
@@ -92,7 +138,7 @@ class TorchRenderer(Renderer):
         attrs = torch.cat([attrs, inert])  # [N + 1, 10]
         log_tmin = math.log(cfg.transmittance_min)
         chunk = self.chunk
-        # Exclusive prefix sum along a chunk as a matmul (cheaper than cumsum and its flip backward).
+        # Exclusive prefix sum along a chunk as a matmul (cheaper than cumsum and its backward).
         excl = torch.triu(torch.ones(chunk, chunk, dtype=dtype, device=dev), diagonal=1)  # [C, C]
 
         # State of the tiles still compositing, aligned with `active`; retired tiles move to `finished`.
@@ -118,23 +164,9 @@ class TorchRenderer(Renderer):
             mu, mv = m[..., 0], m[..., 1]
             coef = torch.stack([-0.5 * ca, -0.5 * cc, -cb, ca * mu + cb * mv, cc * mv + cb * mu,
                                 lo - (0.5 * ca * mu * mu + 0.5 * cc * mv * mv + cb * mu * mv)], dim=1)  # [A, 6, C]
-            alpha = torch.exp(torch.matmul(pix_feats, coef)).clamp_max(cfg.alpha_max)  # [A, tp, C]
-            alpha = torch.where(alpha >= cfg.alpha_min, alpha, torch.zeros_like(alpha))
-            # Transmittance in log space: T before each splat = T_in · Π_{j<k} (1 − α_j).
-            log_1ma = torch.log1p(-alpha)  # [A, tp, C]
-            log_t_before = log_t[:, :, None] + torch.matmul(log_1ma, excl[:c, :c])  # [A, tp, C]
-            log_t_end = log_t_before[:, :, -1] + log_1ma[:, :, -1]  # [A, tp]
-            with torch.no_grad():
-                stopping = bool((log_t_end <= log_tmin).any() or done.any())
-            if stopping:  # a pixel stops for good before the splat that would drop T to the minimum
-                with torch.no_grad():
-                    keep = (log_t_before + log_1ma > log_tmin) & ~done[:, :, None]
-                    done = ~keep[:, :, -1]
-                alpha = alpha * keep
-                log_t_end = log_t + (log_1ma * keep).sum(dim=2)
-            weights = alpha * torch.exp(log_t_before)  # [A, tp, C] alpha · T_before
-            acc = acc + torch.bmm(weights, a[..., 6:10])
-            log_t = log_t_end
+            contrib, log_t, done = _CompositeChunk.apply(
+                pix_feats, coef, a[..., 6:10], log_t, done, excl[:c, :c], cfg.alpha_min, cfg.alpha_max, log_tmin)
+            acc = acc + contrib
         finished.append((active, acc, log_t))
         order = torch.argsort(torch.cat([f[0] for f in finished]))
         accum = torch.cat([f[1] for f in finished])[order]  # [n_tiles, tp, 4]
