@@ -243,8 +243,31 @@ def _check_ffmpeg() -> Check:
     return Check("ffmpeg", OK, detail)
 
 
+# In a child process: importing mediapipe pulls OpenCV, which moves Qt's plugin path in this process.
+_FACE_PROBE = """
+import json, os, mediapipe
+root = os.path.join(os.path.dirname(mediapipe.__file__), "modules")
+need = ["face_detection/face_detection_short_range.tflite", "face_landmark/face_landmark_with_attention.tflite",
+        "selfie_segmentation/selfie_segmentation.tflite"]
+print(json.dumps({"version": mediapipe.__version__, "missing": [n for n in need if not os.path.isfile(os.path.join(root, n))]}))
+"""
+
+
+def _check_face() -> Check:
+    proc = subprocess.run([sys.executable, "-c", _FACE_PROBE], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return Check("face", MISSING, f"cannot import mediapipe ({last})", _pip("mediapipe==0.10.21"))
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    if found["missing"]:
+        return Check("face", MISSING, f"mediapipe {found['version']} lacks its face models "
+                                      f"({', '.join(found['missing'])})", _pip("mediapipe==0.10.21"))
+    return Check("face", OK, f"mediapipe {found['version']} with its face detector, 478-point face mesh "
+                             "and selfie matte models")
+
+
 DOCTOR_CHECKS: tuple[Callable[[], Check], ...] = (
-    _check_python, _check_torch, _check_gsplat, _check_gl, _check_qt, _check_audio, _check_ffmpeg)
+    _check_python, _check_torch, _check_gsplat, _check_gl, _check_qt, _check_face, _check_audio, _check_ffmpeg)
 
 
 def run_checks() -> Iterator[Check]:
@@ -259,7 +282,7 @@ def run_checks() -> Iterator[Check]:
                         "run `headsplat doctor` again; if it persists, report this line")
 
 
-@command("doctor", "check the installation: Python packages, CUDA, OpenGL, Qt display, audio, ffmpeg")
+@command("doctor", "check the installation: Python packages, CUDA, OpenGL, Qt display, face models, audio, ffmpeg")
 def _doctor(args: argparse.Namespace) -> int:
     print(f"headsplat {__version__} doctor", flush=True)
     counts = {OK: 0, WARN: 0, MISSING: 0}

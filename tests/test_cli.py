@@ -10,7 +10,7 @@ import pytest
 
 from engine import __version__, cli
 
-CHECKS = ("python", "torch", "gsplat", "gl", "qt", "audio", "ffmpeg")
+CHECKS = ("python", "torch", "gsplat", "gl", "qt", "face", "audio", "ffmpeg")
 STATUSES = ("OK", "WARN", "MISSING")
 
 
@@ -52,7 +52,7 @@ def test_doctor_console_script():
     assert proc.returncode == 0, proc.stderr
     statuses = check_lines(proc.stdout)
     assert set(statuses) == set(CHECKS)
-    assert statuses["python"] == "OK" and statuses["ffmpeg"] == "OK"
+    assert statuses["python"] == "OK" and statuses["ffmpeg"] == "OK" and statuses["face"] == "OK"
     assert "QT_QPA_PLATFORM=offscreen" in proc.stdout  # the viewport would get no OpenGL there
 
 
