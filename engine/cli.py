@@ -70,6 +70,73 @@ def main(argv: list[str] | None = None) -> int:
     return args.run(args)
 
 
+def text_progress(label: str) -> Callable[[float, str], None]:
+    """A one-line progress bar on stderr for long commands: call it with (fraction, message)."""
+    def show(fraction: float, message: str = "") -> None:
+        bar = "#" * int(30 * fraction)
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r{label} [{bar:<30}] {100 * fraction:5.1f}% {message:<40}", end=end, file=sys.stderr, flush=True)
+    return show
+
+
+# ------------------------------------------------------------------------------------------------- fit
+
+@command("fit", "fit the head rig to a portrait photo: crop, landmarks, camera, shape and expression",
+         arg("portrait", help="the photo (any format Pillow reads)"),
+         arg("--out", required=True, help="output folder (created)"),
+         arg("--size", type=int, default=512, help="side of the square crop in px (default 512)"))
+def _fit(args: argparse.Namespace) -> int:
+    from engine.face import FaceError
+    from engine.head.portrait import fit_portrait_file
+
+    try:
+        crop, fit = fit_portrait_file(args.portrait, args.out, args.size, progress=text_progress("fit"))
+    except FaceError as e:
+        print(f"headsplat fit: {e}", file=sys.stderr)
+        return 1
+    for warning in crop.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"mean landmark reprojection error {fit.error_px:.2f} px at {args.size}²; wrote {args.out}/"
+          "{crop.png, matte.png, fit.json, fit.safetensors, overlay.png, turntable.png}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- track
+
+@command("track", "track a face video into motion latents (52 expression coefficients + head pose, 25 fps)",
+         arg("video", help="a video file (any format ffmpeg reads)"),
+         arg("--out", required=True, help="output .npz (dyn [T, 52], pose [T, 6], fps, found [T])"),
+         arg("--fit", help="a `headsplat fit` folder to take identity and camera from (default: fit the "
+                           "first frame with a face)"))
+def _track(args: argparse.Namespace) -> int:
+    from engine.head.fit import PortraitFit
+    from engine.media import probe, read_frames
+    from engine.motion.track import track_frames
+
+    try:
+        info = probe(args.video)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"headsplat track: {e}", file=sys.stderr)
+        return 1
+    fit = PortraitFit.load(args.fit) if args.fit else None
+    if fit is not None and (fit.camera.width, fit.camera.height) != (info.width, info.height):
+        print(f"headsplat track: the fit in {args.fit} is for {fit.camera.width}x{fit.camera.height} images, "
+              f"the video is {info.width}x{info.height}; track without --fit", file=sys.stderr)
+        return 1
+    bar = text_progress("track")
+    try:
+        result = track_frames(read_frames(args.video), info.fps, fit,
+                              progress=lambda i: bar(min(i / max(info.frames, 1), 1.0), f"frame {i}"))
+    except ValueError as e:
+        print(f"\nheadsplat track: {e}", file=sys.stderr)
+        return 1
+    bar(1.0, f"{int(result.found.sum())}/{len(result.found)} frames with a face")
+    at_25 = result.resampled(25.0)
+    at_25.save(args.out)
+    print(f"wrote {len(at_25.latents)} latents at 25 fps to {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------- doctor
 
 OK, WARN, MISSING = "OK", "WARN", "MISSING"
