@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--static", action="store_true", help="detect every frame from scratch (no mediapipe tracking)")
+    ap.add_argument("--smoothing", type=float, default=TrackConfig.smoothing)
     args = ap.parse_args()
     rig, params = synthetic_motion(args.frames, args.seed)
     size = args.size
@@ -50,7 +52,7 @@ def main() -> None:
     fits = {"fitted identity": fit_portrait(first[0].points, first[0].depth, size, rig, FitConfig(offset_steps=0)),
             "true identity": PortraitFit(cam, replace(RigParams.zeros(1, rig.n_identity), identity=params.identity[:1],
                                                       translation=params.translation[:1]), 0.0)}
-    with LandmarkDetector(static_image=False, max_faces=1) as det:
+    with LandmarkDetector(static_image=args.static, max_faces=1) as det:
         t0 = time.perf_counter()
         detections = [det.detect(f) for f in frames]
         t_detect = time.perf_counter() - t0
@@ -60,7 +62,7 @@ def main() -> None:
     print("| identity | " + " | ".join(MAIN) + " | max yaw err ° | max pitch err ° | track ms/frame |")
     print("|---|" + "---:|" * (len(MAIN) + 3))
     for label, fit in fits.items():
-        tracker = LandmarkTracker(fit, rig, TrackConfig())
+        tracker = LandmarkTracker(fit, rig, TrackConfig(smoothing=args.smoothing))
         t0 = time.perf_counter()
         lat = MotionLatent.stack([tracker.step(detections[i][0].points) for i in ok])
         t_track = (time.perf_counter() - t0) / len(ok)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import pixels
 from engine.head.fit import FitConfig, PortraitFit, fit_portrait, front_camera
 from engine.head.model import RigParams, load_rig
 from engine.motion.track import LandmarkTracker, TrackConfig, load_latents, resample
-from engine.render.mesh import project_points
 from engine.types import ARKIT_NAMES, MotionLatent
 
 MAIN = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "mouthSmileRight", "mouthPucker", "browInnerUp")
@@ -74,8 +74,8 @@ def test_tracker_recovers_synthetic_motion_from_landmarks():
         verts = rig.forward(params).vertices  # [T, V, 3]
         neutral = rig.forward(replace(params, expression=torch.zeros_like(params.expression))).vertices[0]
     rng = np.random.default_rng(0)
-    points = [project_points(v[rig.landmark_vertices], cam) + rng.normal(0, 0.5, (478, 2)) for v in verts]
-    fit = fit_portrait(project_points(neutral[rig.landmark_vertices], cam), None, size, rig,
+    points = [pixels(v[rig.landmark_vertices], cam) + rng.normal(0, 0.5, (478, 2)) for v in verts]
+    fit = fit_portrait(pixels(neutral[rig.landmark_vertices], cam), None, size, rig,
                        FitConfig(offset_steps=0))
     tracker = LandmarkTracker(fit, rig, TrackConfig(smoothing=0.0))
     latents = MotionLatent.stack([tracker.step(p) for p in points])

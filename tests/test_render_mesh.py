@@ -7,8 +7,8 @@ import torch
 
 pytest.importorskip("moderngl")
 
+from helpers import pixels
 from engine.head import load_rig
-from engine.render.mesh import project_points
 from engine.types import ARKIT_NAMES, Camera, OrbitCamera, look_at
 
 BG = (0.5, 0.5, 0.5)
@@ -43,7 +43,7 @@ def front(yaw: float = 0.0) -> Camera:
 
 def test_project_points_convention():
     cam = Camera(64, 48, 50.0, 60.0, 32.0, 24.0, look_at((0, 0, 2), (0, 0, 0)))
-    uv = project_points(np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]]), cam)
+    uv = pixels(np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]]), cam)
     np.testing.assert_allclose(uv[0], [32.0, 24.0])
     # World +X is image right and world +Y image up for a camera on +Z looking at the origin.
     np.testing.assert_allclose(uv[1], [32.0 + 50.0 * 0.1 / 2.0, 24.0 - 60.0 * 0.1 / 2.0])
@@ -55,7 +55,7 @@ def test_render_covers_the_head_with_correct_depth(renderer, rig, neutral):
     assert out.rgb.shape == (SIZE, SIZE, 3) and out.alpha.shape == (SIZE, SIZE) and out.depth.shape == (SIZE, SIZE)
     assert out.alpha[0, 0] == 0 and torch.allclose(out.rgb[0, 0], torch.tensor(BG))
     nose = neutral[rig.landmark_vertices[1]]
-    col, row = np.floor(project_points(nose[None], cam)[0]).astype(int)
+    col, row = np.floor(pixels(nose[None], cam)[0]).astype(int)
     assert out.alpha[row, col] == 1.0
     nose_z = (cam.world_to_cam[:3, :3] @ nose.double().numpy() + cam.world_to_cam[:3, 3])[2]
     assert abs(float(out.depth[row, col]) - nose_z) < 0.003
@@ -65,7 +65,7 @@ def test_render_covers_the_head_with_correct_depth(renderer, rig, neutral):
 def test_landmarks_project_onto_the_rendered_face(renderer, rig, neutral):
     cam = front()
     out = renderer.render(neutral, rig.faces, cam, colors=rig.vertex_colors, background=BG)
-    uv = project_points(neutral[rig.landmark_vertices], cam)
+    uv = pixels(neutral[rig.landmark_vertices], cam)
     assert np.all((uv > 0) & (uv < SIZE))
     px = np.floor(uv).astype(int)
     assert float((out.alpha[px[:, 1], px[:, 0]] > 0.5).float().mean()) > 0.97
@@ -94,7 +94,7 @@ def test_open_mouth_shows_the_interior(renderer, rig):
     colors = torch.zeros_like(rig.vertex_colors)
     colors[rig.regions["mouth_interior"]] = 1.0  # white interior, black elsewhere
     out = renderer.render(v, rig.faces, cam, colors=colors, shading=(1.0, 0.0, 0.0))
-    mouth = project_points(v[rig.landmark_vertices[[13, 14]]], cam).mean(0).astype(int)
+    mouth = pixels(v[rig.landmark_vertices[[13, 14]]], cam).mean(0).astype(int)
     patch = out.rgb[mouth[1] - 2:mouth[1] + 3, mouth[0] - 2:mouth[0] + 3]
     assert float(patch.mean()) > 0.9
     closed = renderer.render(rig(rig.zero_params(1)).vertices[0], rig.faces, cam, colors=colors, shading=(1.0, 0.0, 0.0))
@@ -120,5 +120,5 @@ def test_mediapipe_finds_the_rendered_face(renderer, rig, neutral, face_mesh, ya
     result = face_mesh.process(image)
     assert result.multi_face_landmarks, f"mediapipe found no face at yaw {yaw}"
     found = np.array([[p.x * SIZE, p.y * SIZE] for p in result.multi_face_landmarks[0].landmark])
-    err = np.linalg.norm(found - project_points(neutral[rig.landmark_vertices], cam), axis=1)
+    err = np.linalg.norm(found - pixels(neutral[rig.landmark_vertices], cam), axis=1)
     assert err.mean() < (3.0 if yaw == 0 else 4.0), f"mean landmark error {err.mean():.2f} px at yaw {yaw}"

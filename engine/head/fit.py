@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from engine.head.model import HeadModel, RigParams, load_rig
+from engine.render.projection import project_points
 from engine.types import ARKIT_NAMES, Camera, look_at
 
 CAMERA_DISTANCE = 0.6  # metres from the origin; the fitted translation and focal absorb the rest
@@ -81,14 +82,6 @@ class PortraitFit:
         tensors = load_file(str(folder / "fit.safetensors"))
         params = RigParams(**{f.name: tensors.get(f.name) for f in fields(RigParams)})
         return cls(camera, params, meta["error_px"], meta.get("error_by_group", {}))
-
-
-def project_points(points: torch.Tensor, camera: Camera, focal: torch.Tensor | None = None) -> torch.Tensor:
-    """World points [..., 3] -> pixel coordinates [..., 2] (differentiable; focal overrides fx = fy)."""
-    view = camera.viewmat(points.device, points.dtype)
-    p = points @ view[:3, :3].T + view[:3, 3]
-    f = torch.as_tensor([camera.fx, camera.fy], dtype=points.dtype) if focal is None else focal
-    return p[..., :2] / p[..., 2:3] * f + torch.tensor([camera.cx, camera.cy], dtype=points.dtype)
 
 
 def landmark_weights(n: int = 478) -> torch.Tensor:

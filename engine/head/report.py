@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw
 
 from engine.head.fit import PortraitFit
 from engine.head.model import HeadModel
-from engine.render.mesh import MeshRenderer, project_points
+from engine.render.mesh import MeshRenderer
+from engine.render.projection import project_points
 from engine.types import Camera, look_at
 
 
@@ -19,7 +20,7 @@ def overlay(image: np.ndarray, fit: PortraitFit, rig: HeadModel, detected: np.nd
     (red) and, if given, the detected landmarks [478, 2] (green)."""
     with torch.no_grad():
         verts = rig.forward(fit.params).vertices[0]  # [V, 3]
-    px = project_points(verts, fit.camera)  # [V, 2]
+    px = project_points(verts, fit.camera).numpy()  # [V, 2]
     img = Image.fromarray(image).convert("RGB")
     scale = 2  # draw at 2x for thin, smooth lines, then downsample
     big = img.resize((img.width * scale, img.height * scale), Image.BICUBIC)

@@ -16,7 +16,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from engine.head.fit import PortraitFit, fit_portrait, landmark_weights, project_points
+from engine.head.fit import PortraitFit, fit_portrait, landmark_weights
+from engine.render.projection import project_points
 from engine.head.model import ParametricRig, RigParams, load_rig
 from engine.types import DYN_DIM, LATENT_FPS, POSE_DIM, Camera, MotionLatent
 

@@ -6,7 +6,7 @@ texture sampled at per-corner or per-vertex UVs. Supersampling (render at k× th
 blocks) smooths the edges and gives exact coverage (alpha) and coverage-weighted depth.
 
 Conventions are engine.types': OpenCV cameras, pixel (row i, col j) centred at (j + 0.5, i + 0.5),
-a point at camera-space (x, y, z) lands at (fx·x/z + cx, fy·y/z + cy) (project_points). The light
+a point at camera-space (x, y, z) lands at (fx·x/z + cx, fy·y/z + cy) (projection.project_points). The light
 direction is given in camera space (OpenCV axes) and points from the surface towards the light, so
 the shading follows the camera as it orbits.
 
@@ -74,15 +74,6 @@ void main() {
 """
 
 DEFAULT_LIGHT = (-0.35, -0.55, -1.0)  # camera space: up-left of the camera, towards the viewer
-
-
-def project_points(points: np.ndarray | torch.Tensor, camera: Camera) -> np.ndarray:
-    """World points [N, 3] -> image coordinates [N, 2] px (x right, y down; pixel centres at +0.5).
-    Points at or behind the camera plane give non-finite values."""
-    p = np.asarray(points.detach().cpu() if isinstance(points, torch.Tensor) else points, np.float64)
-    c = p @ camera.world_to_cam[:3, :3].T + camera.world_to_cam[:3, 3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.stack([camera.fx * c[:, 0] / c[:, 2] + camera.cx, camera.fy * c[:, 1] / c[:, 2] + camera.cy], axis=1)
 
 
 def _clip_matrix(camera: Camera, near: float, far: float) -> np.ndarray:

@@ -9,6 +9,17 @@ from engine.config import RenderConfig
 from engine.types import Camera
 
 
+def project_points(points: torch.Tensor, camera: Camera, focal: torch.Tensor | None = None) -> torch.Tensor:
+    """World points [..., 3] -> image coordinates [..., 2] px (differentiable; pixel centres at +0.5,
+    so a point lands at (fx·x/z + cx, fy·y/z + cy)). focal [2] overrides (fx, fy), e.g. while fitting it.
+    Points at or behind the camera plane give non-finite values."""
+    view = camera.viewmat(points.device, points.dtype)
+    p = points @ view[:3, :3].T + view[:3, 3]
+    f = torch.tensor([camera.fx, camera.fy], dtype=points.dtype, device=points.device) if focal is None else focal
+    c = torch.tensor([camera.cx, camera.cy], dtype=points.dtype, device=points.device)
+    return p[..., :2] / p[..., 2:3] * f + c
+
+
 def quat_to_rotmat(quats: torch.Tensor) -> torch.Tensor:
     """quats [N, 4] (w, x, y, z; normalised here) -> rotation matrices [N, 3, 3]."""
     w, x, y, z = (quats / quats.norm(dim=-1, keepdim=True)).unbind(-1)
