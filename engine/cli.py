@@ -101,6 +101,47 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------------------- teach
+
+@command("teach", "make the teacher dataset of a portrait: synthetic frames of the face with their motion latents",
+         arg("portrait", help="the photo"),
+         arg("--frames", type=int, default=300, help="training frames (default 300)"),
+         arg("--heldout", type=int, default=60, help="held-out frames from separate sequences (default 60)"),
+         arg("--res", type=int, default=128, help="frame side in px (default 128)"),
+         arg("--seed", type=int, default=0),
+         arg("--background", default="0.65,0.7,0.6", help="solid background colour R,G,B in 0..1"),
+         arg("--out", required=True, help="dataset folder (created; rerun to resume)"))
+def _teach(args: argparse.Namespace) -> int:
+    from engine.face import FaceError
+    from engine.teacher.dataset import DatasetConfig
+    from engine.teacher.teach import teach_portrait
+
+    try:
+        background = tuple(float(v) for v in args.background.split(","))
+        if len(background) != 3 or not all(0 <= v <= 1 for v in background):
+            raise ValueError
+    except ValueError:
+        print(f"headsplat teach: --background wants three numbers in 0..1 like 0.65,0.7,0.6, got {args.background!r}",
+              file=sys.stderr)
+        return 2
+    if args.frames < 1 or args.res < 16:
+        print("headsplat teach: --frames must be at least 1 and --res at least 16", file=sys.stderr)
+        return 2
+    config = DatasetConfig(frames=args.frames, held_out_frames=max(args.heldout, 0), resolution=args.res,
+                           seed=args.seed, background=background)
+    try:
+        teach_portrait(args.portrait, args.out, config, progress=text_progress("teach"))
+    except FaceError as e:
+        print(f"headsplat teach: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # a folder holding a dataset with other settings
+        print(f"\nheadsplat teach: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.frames} + {config.held_out_frames} frames at {args.res}² to {args.out} "
+          f"(contact sheet: {args.out}/contact_sheet.png)")
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------- track
 
 @command("track", "track a face video into motion latents (52 expression coefficients + head pose, 25 fps)",

@@ -87,3 +87,35 @@ def test_other_settings_are_refused(tmp_path, teacher):
     write_dataset(tmp_path, teacher, camera(), cfg)
     with pytest.raises(ValueError, match="other settings"):
         write_dataset(tmp_path, teacher, camera(), DatasetConfig(frames=20, resolution=32))
+
+
+def test_teach_cli_on_the_sample_portrait(tmp_path):
+    """`headsplat teach` end to end on the astronaut, tiny: fit + texture + 20 frames at 48²."""
+    import skimage.data
+    from PIL import Image
+
+    from engine.cli import main
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    out = tmp_path / "data"
+    assert main(["teach", str(photo), "--frames", "20", "--heldout", "5", "--res", "48", "--out", str(out)]) == 0
+    ds = TeacherDataset(out)
+    assert ds.complete and len(ds) == 20 and len(list(ds.samples("heldout"))) == 5
+    assert (out / "fit" / "overlay.png").exists() and (out / "contact_sheet.png").exists()
+    s = next(ds.samples("train"))
+    # the head is framed as in the photo: in the middle, neither tiny nor cut off
+    ys, xs = np.nonzero(s.alpha > 128)
+    assert 0.3 < (ys.max() - ys.min()) / 48 < 1.0 and abs(xs.mean() - 24) < 8
+
+
+def test_teach_cli_rejects_a_photo_without_a_face(tmp_path, capsys):
+    from PIL import Image
+
+    from engine.cli import main
+
+    photo = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(photo)
+    assert main(["teach", str(photo), "--frames", "5", "--out", str(tmp_path / "d")]) == 1
+    assert "No face" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # nothing written
