@@ -24,6 +24,7 @@ import torch
 
 from engine.config import RenderConfig
 from engine.render.base import Renderer, RenderOutput
+from engine.render.targets import SizedTargets
 from engine.types import Camera, GaussianFrame
 
 _FLOATS = GaussianFrame.PACKED_DIM  # 14 floats per Gaussian in the storage buffer
@@ -176,8 +177,9 @@ class GLRenderer(Renderer):
         self._means = np.zeros((self._capacity, 3), np.float32)  # CPU copy for sorting, [cap, 3]
         self._depth = np.zeros(self._capacity, np.float32)  # [cap]
         self._order_np = np.zeros(self._capacity, np.uint32)  # [cap]
-        self._fbo: moderngl.Framebuffer | None = None  # offscreen RGBA32F target, sized to the last camera
-        self._readback: np.ndarray | None = None  # [H, W, 4] float32, GL row order (bottom-up)
+        # Offscreen RGBA32F target sized to the last camera, and its readback array [H, W, 4] float32
+        # (GL row order: bottom-up).
+        self._offscreen = SizedTargets(self._make_offscreen)
         self._closed = False
 
     def __len__(self) -> int:
@@ -208,8 +210,9 @@ class GLRenderer(Renderer):
         with self._current():
             self._upload(frame)
             self._draw(camera, self._background(background), None, False)
-            self._fbo.read_into(self._readback, components=4, dtype="f4")
-        rgba = torch.from_numpy(np.ascontiguousarray(self._readback[::-1]))  # [H, W, 4], rows top-down
+            fbo, readback = self._offscreen.get(camera.width, camera.height)
+            fbo.read_into(readback, components=4, dtype="f4")
+        rgba = torch.from_numpy(np.ascontiguousarray(readback[::-1]))  # [H, W, 4], rows top-down
         return RenderOutput(rgb=rgba[..., :3], alpha=rgba[..., 3], depth=None)
 
     def finish(self) -> None:
@@ -236,7 +239,7 @@ class GLRenderer(Renderer):
     def _draw(self, camera: Camera, bg: tuple[float, float, float], fbo: moderngl.Framebuffer | None,
               opaque: bool) -> None:
         if fbo is None:
-            fbo = self._offscreen(camera.width, camera.height)
+            fbo = self._offscreen.get(camera.width, camera.height)[0]
         fbo.use()
         self.ctx.viewport = (0, 0, camera.width, camera.height)
         fbo.clear(bg[0], bg[1], bg[2], 1.0 if opaque else 0.0)
@@ -271,25 +274,17 @@ class GLRenderer(Renderer):
         self.ctx.blend_equation = moderngl.FUNC_ADD
         self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=n)
 
-    def _offscreen(self, width: int, height: int) -> moderngl.Framebuffer:
-        if self._fbo is None or self._fbo.size != (width, height):
-            self._release_offscreen()
-            self._fbo = self.ctx.framebuffer(color_attachments=[self.ctx.renderbuffer((width, height), 4, dtype="f4")])
-            self._readback = np.empty((height, width, 4), np.float32)
-        return self._fbo
-
-    def _release_offscreen(self) -> None:
-        if self._fbo is not None:
-            self._fbo.color_attachments[0].release()
-            self._fbo.release()
-            self._fbo = None
+    def _make_offscreen(self, size: tuple[int, int]) -> tuple[tuple[moderngl.Framebuffer, np.ndarray], list]:
+        colour = self.ctx.renderbuffer(size, 4, dtype="f4")
+        fbo = self.ctx.framebuffer(color_attachments=[colour])
+        return (fbo, np.empty((size[1], size[0], 4), np.float32)), [fbo, colour]
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         with self._current():
-            self._release_offscreen()
+            self._offscreen.release()
             for obj in (self._vao, self._order, self._projected, self._gaussians, self.project, self.prog):
                 obj.release()
         if self._owns_ctx:

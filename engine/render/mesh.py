@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from engine.render.base import RenderOutput
+from engine.render.targets import SizedTargets
 from engine.types import Camera
 
 _VERTEX_SHADER = """
@@ -115,7 +116,7 @@ class MeshRenderer:
         with self._current():
             self.prog = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
             self._white = self.ctx.texture((1, 1), 3, np.ones(3, np.float32).tobytes(), dtype="f4")
-        self._targets: tuple | None = None  # (size, framebuffer, attachments)
+        self._targets = SizedTargets(self._make_targets)
         self._closed = False
 
     def _current(self) -> contextlib.AbstractContextManager:
@@ -151,7 +152,7 @@ class MeshRenderer:
 
         with self._current():
             k = self.supersample
-            fbo = self._framebuffer(camera.width * k, camera.height * k)
+            fbo = self._targets.get(camera.width * k, camera.height * k)
             vbo = self.ctx.buffer(data.astype(np.float32).tobytes())
             vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 3f 2f", "in_pos", "in_normal", "in_color", "in_uv")])
             tex = None
@@ -191,32 +192,19 @@ class MeshRenderer:
                             alpha=torch.from_numpy(np.ascontiguousarray(alpha)),
                             depth=torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)))
 
-    def _framebuffer(self, width: int, height: int) -> moderngl.Framebuffer:
-        """Float colour + (camera z, coverage) targets and a depth buffer, re-made when the size changes."""
-        if self._targets is None or self._targets[0] != (width, height):
-            self._release_targets()
-            size = (width, height)
-            att = [self.ctx.renderbuffer(size, 4, dtype="f4"), self.ctx.renderbuffer(size, 4, dtype="f4"),
-                   self.ctx.depth_renderbuffer(size)]
-            fbo = self.ctx.framebuffer(color_attachments=att[:2], depth_attachment=att[2])
-            self._targets = (size, fbo, att)
-        return self._targets[1]
-
-    def _release_targets(self) -> None:
-        if self._targets is None:
-            return
-        _, fbo, att = self._targets
-        fbo.release()
-        for a in att:
-            a.release()
-        self._targets = None
+    def _make_targets(self, size: tuple[int, int]) -> tuple[moderngl.Framebuffer, list]:
+        """Float colour + (camera z, coverage) targets and a depth buffer of one size."""
+        att = [self.ctx.renderbuffer(size, 4, dtype="f4"), self.ctx.renderbuffer(size, 4, dtype="f4"),
+               self.ctx.depth_renderbuffer(size)]
+        fbo = self.ctx.framebuffer(color_attachments=att[:2], depth_attachment=att[2])
+        return fbo, [fbo, *att]
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         with self._current():
-            self._release_targets()
+            self._targets.release()
             self._white.release()
             self.prog.release()
         if self._owns_ctx:

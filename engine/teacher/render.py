@@ -35,6 +35,7 @@ import torch
 
 from engine.head.model import ParametricRig, RigParams
 from engine.render.projection import project_points
+from engine.render.targets import SizedTargets
 from engine.teacher.base import Teacher, TeacherFrames
 from engine.teacher.texture import HeadTexture
 from engine.types import Camera, MotionLatent
@@ -121,7 +122,7 @@ class TeacherRenderer(Teacher):
             self.uv_vbo = self.ctx.buffer(texture.uvs.reshape(-1, 2).astype(np.float32).tobytes())
             self.pos_vbo = self.ctx.buffer(reserve=len(self._corners) * 12)
             self.vao = self.ctx.vertex_array(self.prog, [(self.pos_vbo, "3f", "in_pos"), (self.uv_vbo, "2f", "in_uv")])
-        self._targets: tuple | None = None  # ((w, h), msaa fbo, resolve fbo, attachments)
+        self._targets = SizedTargets(self._make_targets)  # (4x MSAA fbo, its resolve fbo)
         self._closed = False
 
     def shape_params(self, params: RigParams) -> RigParams:
@@ -154,7 +155,7 @@ class TeacherRenderer(Teacher):
         rgba = np.empty((b, h, w, 4), np.uint8)
         corners = verts.numpy()[:, self._corners].astype(np.float32)  # [B, 3F, 3]
         with self.ctx:
-            msaa, resolve = self._framebuffers(w, h)
+            msaa, resolve = self._targets.get(w, h)
             self.tex.use(0)
             self.prog["albedo"].value = 0
             self.prog["image_size"].value = (float(w), float(h))
@@ -173,34 +174,20 @@ class TeacherRenderer(Teacher):
         return TeacherFrames(np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3]),
                              landmarks.numpy().astype(np.float32))
 
-    def _framebuffers(self, width: int, height: int) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
-        """The 4x MSAA target and its single-sample resolve target, re-made when the size changes."""
-        if self._targets is None or self._targets[0] != (width, height):
-            self._release_targets()
-            size = (width, height)
-            att = [self.ctx.renderbuffer(size, 4, samples=MSAA_SAMPLES),
-                   self.ctx.depth_renderbuffer(size, samples=MSAA_SAMPLES), self.ctx.renderbuffer(size, 4)]
-            msaa = self.ctx.framebuffer(color_attachments=[att[0]], depth_attachment=att[1])
-            resolve = self.ctx.framebuffer(color_attachments=[att[2]])
-            self._targets = (size, msaa, resolve, att)
-        return self._targets[1], self._targets[2]
-
-    def _release_targets(self) -> None:
-        if self._targets is None:
-            return
-        _, msaa, resolve, att = self._targets
-        msaa.release()
-        resolve.release()
-        for a in att:
-            a.release()
-        self._targets = None
+    def _make_targets(self, size: tuple[int, int]) -> tuple[tuple[moderngl.Framebuffer, moderngl.Framebuffer], list]:
+        """The 4x MSAA target and its single-sample resolve target of one size."""
+        att = [self.ctx.renderbuffer(size, 4, samples=MSAA_SAMPLES),
+               self.ctx.depth_renderbuffer(size, samples=MSAA_SAMPLES), self.ctx.renderbuffer(size, 4)]
+        msaa = self.ctx.framebuffer(color_attachments=[att[0]], depth_attachment=att[1])
+        resolve = self.ctx.framebuffer(color_attachments=[att[2]])
+        return (msaa, resolve), [msaa, resolve, *att]
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         with self.ctx:
-            self._release_targets()
+            self._targets.release()
             for obj in (self.vao, self.pos_vbo, self.uv_vbo, self.tex, self.prog):
                 obj.release()
         self.ctx.release()
