@@ -56,7 +56,6 @@ def main() -> None:
         frontal = teacher.render(fit.params, fit.camera).rgb[0]
         face_db, head_db = reproduction_psnr(crop, frontal)
         print(f"\nfrontal reproduction at 512²: PSNR face {face_db:.1f} dB, head {head_db:.1f} dB")
-        import mediapipe as mp  # noqa: F401  (engine.face imports it lazily; the Graph builds from it)
 
         graph = Graph(lambda s: s.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.1))
         print("\n| yaw ° | detector confidence | matte IoU | landmark error (IOD) |")

@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from helpers import pixels
-from engine.head.fit import FitConfig, PortraitFit, fit_portrait, front_camera
-from engine.head.model import RigParams, load_rig
-from engine.motion.track import LandmarkTracker, TrackConfig, load_latents, resample
-from engine.types import ARKIT_NAMES, MotionLatent
-
-MAIN = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "mouthSmileRight", "mouthPucker", "browInnerUp")
+from roundtrip import neutral_of, render_frames, score, synthetic_motion, track, tracking_camera
+from engine.head.fit import FitConfig, PortraitFit, fit_portrait
+from engine.motion.track import load_latents, resample
+from engine.types import MotionLatent
 
 
 @pytest.fixture(scope="module")
@@ -40,52 +37,68 @@ def test_fit_astronaut_reprojection_error(astronaut_crop, tmp_path):
     assert torch.equal(again.params.offsets, fit.params.offsets)
 
 
-def smooth_sequence(n: int, k: int, gen: torch.Generator, scale: float) -> torch.Tensor:
-    """[n, k] smooth random curves (a moving average of noise)."""
-    x = torch.randn(k, 1, n + 8, generator=gen)
-    return (torch.nn.functional.conv1d(x, torch.ones(1, 1, 9) / 9)[:, 0].T * scale)
-
-
-def synthetic_motion(frames: int, seed: int = 0):
-    """A random identity and smooth random expression/pose sequences (yaw within ±30°)."""
-    rig = load_rig()
-    g = torch.Generator().manual_seed(seed)
-    identity = torch.randn(1, rig.n_identity, generator=g) * 0.7
-    expr = torch.zeros(frames, len(ARKIT_NAMES))
-    idx = [ARKIT_NAMES.index(n) for n in MAIN]
-    expr[:, idx] = (smooth_sequence(frames, len(idx), g, 2.5) - 0.2).clamp(0, 1)
-    rot = torch.zeros(frames, 3)
-    rot[:, 0] = smooth_sequence(frames, 1, g, 0.6)[:, 0].clamp(-0.3, 0.3)
-    rot[:, 1] = smooth_sequence(frames, 1, g, 1.2)[:, 0].clamp(-math.radians(30), math.radians(30))
-    trans = torch.zeros(frames, 3)
-    trans[:, 2] = -0.25
-    params = replace(RigParams.zeros(frames, rig.n_identity), identity=identity.expand(frames, -1),
-                     expression=expr, rotation=rot, translation=trans)
-    return rig, params
-
-
-def test_tracker_recovers_synthetic_motion_from_landmarks():
-    """Landmarks projected from the rig at 512² (+0.5 px noise): identity from a neutral first frame,
-    then 200 tracked frames; the main coefficients and the pose must come back."""
+@pytest.fixture(scope="module")
+def oracle_run():
+    """200 frames tracked from the rig's own projected landmarks at 512² (+0.5 px noise), identity
+    fitted on the exact neutral landmarks: what the solver recovers when the landmarks are right."""
     frames, size = 200, 512
     rig, params = synthetic_motion(frames)
-    cam = front_camera(size, size, 0.5 * size / math.tan(math.radians(22) / 2))
+    cam = tracking_camera(size)
     with torch.no_grad():
-        verts = rig.forward(params).vertices  # [T, V, 3]
-        neutral = rig.forward(replace(params, expression=torch.zeros_like(params.expression))).vertices[0]
+        verts = rig.forward(params).vertices[:, rig.landmark_vertices]
+        neutral = rig.forward(neutral_of(params)).vertices[0, rig.landmark_vertices]
     rng = np.random.default_rng(0)
-    points = [pixels(v[rig.landmark_vertices], cam) + rng.normal(0, 0.5, (478, 2)) for v in verts]
-    fit = fit_portrait(pixels(neutral[rig.landmark_vertices], cam), None, size, rig,
-                       FitConfig(offset_steps=0))
-    tracker = LandmarkTracker(fit, rig, TrackConfig(smoothing=0.0))
-    latents = MotionLatent.stack([tracker.step(p) for p in points])
-    for name in MAIN:
-        j = ARKIT_NAMES.index(name)
-        corr = np.corrcoef(latents.dyn[:, j].numpy(), params.expression[:, j].numpy())[0, 1]
-        assert corr >= 0.85, f"{name}: correlation {corr:.2f}"
-    yaw_err = (latents.pose[:, 1] - params.rotation[:, 1]).abs().max()
-    pitch_err = (latents.pose[:, 0] - params.rotation[:, 0]).abs().max()
-    assert math.degrees(float(max(yaw_err, pitch_err))) <= 3.0
+    points = [pixels(v, cam) + rng.normal(0, 0.5, (478, 2)) for v in verts]
+    fit = fit_portrait(pixels(neutral, cam), None, size, rig, FitConfig(offset_steps=0))
+    return score(track(fit, points, rig), params)
+
+
+def test_tracker_recovers_synthetic_motion_from_landmarks(oracle_run):
+    for name, corr in oracle_run.correlation.items():
+        assert corr >= 0.9, f"{name}: correlation {corr:.2f}"
+    assert oracle_run.max_rotation_error_deg <= 3.0
+
+
+@pytest.fixture(scope="module")
+def mediapipe_run():
+    """The issue's round trip at CI size: 200 shaded renders at 256² of a random identity with random
+    expressions and head motion (±30° yaw), mediapipe landmarks (video mode, as `headsplat track`),
+    identity fitted on a neutral render of the first frame's pose, then tracked."""
+    from engine.face import LandmarkDetector
+
+    frames, size = 200, 256
+    rig, params = synthetic_motion(frames)
+    cam = tracking_camera(size)
+    images = render_frames(rig, params, cam)
+    with LandmarkDetector(static_image=True) as still:
+        (neutral,) = still.detect(render_frames(rig, neutral_of(params), cam)[0])
+    with LandmarkDetector(static_image=False, max_faces=1) as video:
+        points = [video.detect(im)[0].points for im in images]
+    fit = fit_portrait(neutral.points, neutral.depth, size, rig)
+    return score(track(fit, points, rig), params)
+
+
+# The issue asks for every main coefficient at r >= 0.85 and the pose within 3°. Mediapipe reads the
+# shaded renders with biases the tracker deliberately does not model (engine/motion/track.py), so
+# smiles, brows and pose fall short. These floors are what seed 0 reaches (r = .94 .96 .91 .54 .63
+# .92 .73, rotation error 5.0° max, 2.5° mean) less a margin; seeds 0-5 spread as in
+# benchmarks/track_roundtrip.py. Raise them as the round trip improves.
+MEDIAPIPE_FLOOR = {"jawOpen": 0.85, "eyeBlinkLeft": 0.85, "eyeBlinkRight": 0.8, "mouthSmileLeft": 0.4,
+                   "mouthSmileRight": 0.5, "mouthPucker": 0.8, "browInnerUp": 0.6}
+MEDIAPIPE_ROTATION_ERROR_DEG = (6.5, 3.5)  # max, mean
+
+
+def test_mediapipe_round_trip_holds_its_level(mediapipe_run):
+    for name, corr in mediapipe_run.correlation.items():
+        assert corr >= MEDIAPIPE_FLOOR[name], f"{name}: correlation {corr:.2f}"
+    worst, mean = MEDIAPIPE_ROTATION_ERROR_DEG
+    assert mediapipe_run.max_rotation_error_deg <= worst and mediapipe_run.mean_rotation_error_deg <= mean
+
+
+@pytest.mark.xfail(strict=True, reason="issue 3 acceptance not met yet: smiles and brows r ~0.5-0.75, pose 5-9° max")
+def test_mediapipe_round_trip_meets_the_acceptance(mediapipe_run):
+    assert min(mediapipe_run.correlation.values()) >= 0.85, mediapipe_run.correlation
+    assert mediapipe_run.max_rotation_error_deg <= 3.0
 
 
 def test_resample_keeps_endpoints_and_rate():
@@ -99,19 +112,13 @@ def test_track_cli_on_rendered_video(tmp_path):
     """`headsplat track` on an MP4 of the shaded rig: latents at 25 fps, a face in every frame."""
     from engine.cli import main
     from engine.export import Mp4Writer
-    from engine.render.mesh import MeshRenderer
 
     frames, size = 25, 192
     rig, params = synthetic_motion(frames, seed=1)
-    cam = front_camera(size, size, 0.5 * size / math.tan(math.radians(22) / 2))
-    with torch.no_grad():
-        verts = rig.forward(params).vertices
-    renderer = MeshRenderer()
     video = tmp_path / "talk.mp4"
     with Mp4Writer(video, size, size, fps=25) as w:
-        for v in verts:
-            w.write(renderer.render(v, rig.faces, cam, colors=rig.vertex_colors, background=(0.6, 0.65, 0.7)).rgb)
-    renderer.close()
+        for image in render_frames(rig, params, tracking_camera(size)):
+            w.write(image)
     out = tmp_path / "latents.npz"
     assert main(["track", str(video), "--out", str(out)]) == 0
     latents, fps = load_latents(out)

@@ -74,6 +74,20 @@ def _lower_lid_at(eye: EyeGroups, p: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.stack([x, np.interp(x, p[lid, 0], p[lid, 1]), np.interp(x, p[lid, 0], p[lid, 2])], 1)
 
 
+def _narrowed(p: np.ndarray, rows: list[np.ndarray], amount: float) -> np.ndarray:
+    """Displacement [468, 3] (zero off the rows) of lip rows (each from corner to corner) when the
+    mouth narrows by `amount` of its width towards the midline: every vertex moves in and takes the
+    depth its row has at the new x, so the corners slide forward along the lips' curve instead of
+    sinking into the cheeks."""
+    out = np.zeros((len(p), 3))
+    for row in rows:
+        ax = np.abs(p[row, 0])
+        order = np.argsort(ax)
+        out[row, 0] = -amount * p[row, 0]
+        out[row, 2] = np.interp((1.0 - amount) * ax, ax[order], p[row[order], 2]) - p[row, 2]
+    return out
+
+
 def _left_shapes(s: Sculptor, eye_centre: np.ndarray) -> dict[str, np.ndarray]:
     """The subject's-left shapes (and the symmetric ones, already symmetrised)."""
     a, p = s.a, s.p
@@ -153,12 +167,18 @@ def _left_shapes(s: Sculptor, eye_centre: np.ndarray) -> dict[str, np.ndarray]:
     inward = -np.sign(p[corners, 0])[:, None] * np.array([1.0, 0.0, 0.0])
     out["mouthClose"] = s.symmetric(s.field([(upper, np.array([0.0, -0.0035, 0.0005])),
                                              (lower, np.array([0.0, 0.0055, 0.0005]))], 0.02))
-    out["mouthFunnel"] = s.symmetric(s.field([(upper, np.array([0.0, 0.0028, 0.0045])),
-                                              (lower, np.array([0.0, -0.0032, 0.0045])),
-                                              (corners, 0.0045 * inward + np.array([0.0, 0.0, 0.002]))], 0.026))
-    out["mouthPucker"] = s.symmetric(s.field([(upper, np.array([0.0, -0.0006, 0.0085])),
-                                              (lower, np.array([0.0, 0.0008, 0.0085])),
-                                              (corners, 0.0105 * inward + np.array([0.0, 0.0, 0.004]))], 0.03))
+    # Funnel and pucker contract the whole mouth towards the midline (orbicularis oris): the visible
+    # mouth narrows. Pulling in only the corners would fold them under the neighbouring lip vertices.
+    rows = [_ix(corner_r[1:], up_out, corner_l[1:]), _ix(corner_r[1:], lo_out, corner_l[1:]),
+            _ix(corner_r[:1], up_in, corner_l[:1]), _ix(corner_r[:1], lo_in, corner_l[:1])]
+    funnel = _narrowed(p, rows, 0.2)
+    out["mouthFunnel"] = s.symmetric(s.field([(upper, funnel[upper] + [0.0, 0.0028, 0.0045]),
+                                              (lower, funnel[lower] + [0.0, -0.0032, 0.0045]),
+                                              (corners, funnel[corners] + [0.0, 0.0, 0.002])], 0.026))
+    pucker = _narrowed(p, rows, 0.38)
+    out["mouthPucker"] = s.symmetric(s.field([(upper, pucker[upper] + [0.0, -0.0006, 0.0085]),
+                                              (lower, pucker[lower] + [0.0, 0.0008, 0.0085]),
+                                              (corners, pucker[corners] + [0.0, 0.0, 0.0045])], 0.03))
     out["mouthRollLower"] = s.symmetric(s.field([(lo_out, np.array([0.0, 0.0024, -0.0042])),
                                                  (lo_in, np.array([0.0, 0.0008, -0.0028])),
                                                  (corners, np.zeros(3))], 0.016))

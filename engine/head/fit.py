@@ -162,7 +162,9 @@ def fit_portrait(points: np.ndarray, depth: np.ndarray | None, size: int | tuple
         data = (lm_w * res ** 2).sum() / lm_w.sum()
         loss = data
         if depth_t is not None and cfg.w_depth > 0:  # relative depth, in the image's pixel scale
-            zc = (out[lm_vid] @ camera.viewmat()[:3, :3].T)[:, 2] * focal[0] / CAMERA_DISTANCE
+            view = camera.viewmat()
+            zc = out[lm_vid] @ view[2, :3] + view[2, 3]  # camera z
+            zc = zc * focal[0] / zc.mean().detach()  # pixels at the face's own distance, like x and y
             d = (zc - zc.mean()) - (depth_t - depth_t.mean())
             loss = loss + cfg.w_depth * (d / scale).pow(2).mean()
         fov = 2 * torch.atan(0.5 * height / log_f.exp())
