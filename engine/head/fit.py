@@ -18,6 +18,7 @@ import torch
 
 from engine.head.model import HeadModel, RigParams, load_rig
 from engine.render.projection import project_points
+from engine.threads import run_single_threaded
 from engine.types import ARKIT_NAMES, Camera, look_at
 
 CAMERA_DISTANCE = 0.6  # metres from the origin; the fitted translation and focal absorb the rest
@@ -109,6 +110,7 @@ def _laplacian(faces: torch.Tensor, n: int) -> torch.Tensor:
     return torch.sparse_coo_tensor(idx, torch.cat([vals, torch.ones(n)]), (n, n), check_invariants=True).coalesce()
 
 
+@run_single_threaded
 def fit_portrait(points: np.ndarray, depth: np.ndarray | None, size: int | tuple[int, int],
                  rig: HeadModel | None = None, config: FitConfig | None = None, progress=None) -> PortraitFit:
     """Fit the rig to the landmarks of one image.

@@ -43,6 +43,7 @@ from engine.head.model import ParametricRig, RigParams, load_rig
 from engine.motion.smoothing import OneEuroConfig, OneEuroFilter
 from engine.render.mesh import smooth_normals
 from engine.render.projection import project_points
+from engine.threads import run_single_threaded
 from engine.types import DYN_DIM, LATENT_FPS, POSE_DIM, Camera, MotionLatent
 
 N_PARAMS = DYN_DIM + POSE_DIM  # 58 unknowns per frame: expression, rotation, translation
@@ -146,6 +147,7 @@ class LandmarkTracker:
         return (proj - target).reshape(theta.shape[0], -1) * self.px_to_noise * sqrt_w
 
     @torch.no_grad()
+    @run_single_threaded
     def step(self, points: np.ndarray) -> MotionLatent:
         """points [478, 2] px in the tracking camera's image -> this frame's latent."""
         cfg = self.cfg

@@ -16,7 +16,7 @@ the UVs stay on the GPU, only the posed vertices are uploaded per frame, and edg
 by 4x MSAA resolved on the GPU. The projection follows the same conventions (engine.types: OpenCV
 camera, pixel centres at +0.5).
 
-The rig is posed on one torch thread (see _single_threaded): its per-frame work is ~1 ms of small ops,
+The rig is posed on one torch thread (engine.threads.single_threaded): its per-frame work is ~1 ms of small ops,
 and with the other core busy (the dataset writer, another job) torch's two-thread pool turned that
 into ~50 ms (measured: 88 ms per 512² frame with two threads, 22 ms with one, on a loaded machine).
 
@@ -25,8 +25,7 @@ beside other renderers in one thread; use it from the thread that created it.
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import moderngl
@@ -38,6 +37,7 @@ from engine.render.projection import project_points
 from engine.render.targets import SizedTargets
 from engine.teacher.base import Teacher, TeacherFrames
 from engine.teacher.texture import HeadTexture
+from engine.threads import single_threaded
 from engine.types import Camera, MotionLatent
 
 _VERTEX_SHADER = """
@@ -81,18 +81,6 @@ DEFAULT_BACKGROUND = (0.65, 0.7, 0.6)
 # own detail: the frontal render of the astronaut gains 1.6 dB PSNR at 256² and 0.7 dB at 512², with
 # no visible aliasing (per-sample shading with 4 samples was 2x slower and no closer to the photo).
 TEXTURE_LOD_BIAS = -1.0
-
-
-@contextlib.contextmanager
-def _single_threaded() -> Iterator[None]:
-    """torch's intra-op pool at one thread inside the block (restored after). The pool is process-wide,
-    so a job running torch in another thread meanwhile runs single-threaded for that millisecond."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class TeacherRenderer(Teacher):
@@ -147,7 +135,7 @@ class TeacherRenderer(Teacher):
         if len(cams) != b or len({(c.width, c.height) for c in cams}) != 1:
             raise ValueError(f"need one camera or {b} cameras of one size, got {len(cams)}")
         bg = self.background if background is None else background
-        with torch.no_grad(), _single_threaded():
+        with torch.no_grad(), single_threaded():
             verts = self.rig.forward(self.shape_params(params)).vertices  # [B, V, 3]
             lm_idx = self.rig.landmark_vertices
             landmarks = torch.stack([project_points(verts[i, lm_idx], cams[i]) for i in range(b)])
