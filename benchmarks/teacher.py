@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import skimage.data
 
 from engine.face import analyze_portrait
-from engine.face._mediapipe import Graph
+from engine.face.landmarks import detection_confidence
 from engine.head.fit import fit_portrait
 from engine.head.model import load_rig
 from engine.teacher.contact_sheet import turned
@@ -23,12 +22,6 @@ from engine.teacher.latents import sample_sequence
 from engine.teacher.render import TeacherRenderer
 from engine.teacher.teach import head_camera
 from engine.teacher.texture import bake_texture
-
-
-def detector_confidence(rgb: np.ndarray, graph: Graph) -> float:
-    """Best score of mediapipe's short-range face detector on a frame (0 if none)."""
-    scores = graph.run(rgb, lambda r: [float(d.score[0]) for d in (r.detections or ())])
-    return max(scores, default=0.0)
 
 
 def main() -> None:
@@ -57,16 +50,14 @@ def main() -> None:
         face_db, head_db = reproduction_psnr(crop, frontal)
         print(f"\nfrontal reproduction at 512²: PSNR face {face_db:.1f} dB, head {head_db:.1f} dB")
 
-        graph = Graph(lambda s: s.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.1))
         print("\n| yaw ° | detector confidence | matte IoU | landmark error (IOD) |")
         print("|---:|---:|---:|---:|")
         for yaw in (-35, -20, 0, 20, 35):
             out = teacher.render(turned(fit.params, yaw=yaw), fit.camera.resized(256, 256))
             rgb, alpha, lms = out.rgb[0], out.alpha[0], out.landmarks[0]
             err = landmark_error(rgb, lms)
-            print(f"| {yaw:+d} | {detector_confidence(rgb, graph):.2f} | {matte_iou(rgb, alpha):.3f} | "
+            print(f"| {yaw:+d} | {detection_confidence(rgb):.2f} | {matte_iou(rgb, alpha):.3f} | "
                   f"{'none' if err is None else f'{100 * err:.1f} %'} |")
-        graph.close()
 
 
 if __name__ == "__main__":

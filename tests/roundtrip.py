@@ -12,6 +12,7 @@ import torch
 
 from engine.head.fit import PortraitFit, front_camera
 from engine.head.model import ParametricRig, RigParams, load_rig
+from engine.media import to_uint8
 from engine.motion.track import LandmarkTracker, TrackConfig
 from engine.types import ARKIT_NAMES, LATENT_FPS, Camera, MotionLatent
 
@@ -68,8 +69,8 @@ def render_frames(rig: ParametricRig, params: RigParams, camera: Camera) -> list
         verts = rig.forward(params).vertices
     renderer = MeshRenderer()
     try:
-        return [(renderer.render(v, rig.faces, camera, colors=rig.vertex_colors, background=BACKGROUND)
-                 .rgb.clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8) for v in verts]
+        return [to_uint8(renderer.render(v, rig.faces, camera, colors=rig.vertex_colors, background=BACKGROUND).rgb)
+                for v in verts]
     finally:
         renderer.close()
 

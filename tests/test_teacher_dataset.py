@@ -11,6 +11,7 @@ import torch
 from engine.cancel import Cancelled
 from engine.head.fit import front_camera
 from engine.head.model import RigParams, load_rig
+from engine.media import to_uint8
 from engine.render.mesh import MeshRenderer
 from engine.render.projection import project_points
 from engine.teacher.base import Teacher, TeacherFrames
@@ -35,7 +36,7 @@ class ShadedRigTeacher(Teacher):
         rgb, alpha, lms = [], [], []
         for v, cam in zip(verts, cameras):
             out = self.renderer.render(v, self.rig.faces, cam, colors=self.rig.vertex_colors, background=(1, 1, 1))
-            rgb.append((out.rgb.clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8))
+            rgb.append(to_uint8(out.rgb))
             alpha.append((out.alpha.numpy() * 255 + 0.5).astype(np.uint8))
             lms.append(project_points(v[self.rig.landmark_vertices], cam).numpy())
         return TeacherFrames(np.stack(rgb), np.stack(alpha), np.stack(lms).astype(np.float32))

@@ -111,6 +111,13 @@ _ZOOM_SIDE = 384  # px of the crop the face mesh re-examines; the face is ~1/3 o
 _ZOOM_CONTEXT = 3.0  # crop side / detection box side
 _MAX_SEARCH_FACES = 4
 _full_range = Graph(lambda mp: mp.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5))
+_short_range = Graph(lambda mp: mp.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.1))
+
+
+def detection_confidence(image: np.ndarray) -> float:
+    """The best score of mediapipe's short-range face detector on an RGB image [H, W, 3] uint8 (0 if
+    it finds no face): how face-like a synthetic frame looks to a detector trained on photos."""
+    return max((score for score, _ in _short_range.run(np.ascontiguousarray(image), _read_boxes)), default=0.0)
 
 
 def find_faces(image: np.ndarray) -> list[FaceLandmarks]:

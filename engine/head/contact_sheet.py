@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 from engine.head.model import ParametricRig, load_rig
+from engine.media import to_uint8
 from engine.render.mesh import MeshRenderer
 from engine.types import ARKIT_NAMES, OrbitCamera
 
@@ -21,7 +21,7 @@ WITH_JAW = {"tongueOut": 0.45, "mouthClose": 0.45}
 
 
 def _image(rgb: torch.Tensor) -> Image.Image:
-    return Image.fromarray((rgb.clamp(0, 1).numpy() * 255).round().astype(np.uint8))
+    return Image.fromarray(to_uint8(rgb))
 
 
 def _labelled(img: Image.Image, text: str) -> Image.Image:

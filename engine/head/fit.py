@@ -85,12 +85,12 @@ class PortraitFit:
         return cls(camera, params, meta["error_px"], meta.get("error_by_group", {}))
 
 
-def landmark_weights(n: int = 478) -> torch.Tensor:
+def landmark_weights(n: int = 478, contour: float = FitConfig.w_contour) -> torch.Tensor:
     """Per-landmark weights [n]: the face oval slides along the silhouette, so it counts less."""
     from engine.face.topology import LANDMARK_GROUPS
 
     w = torch.ones(n)
-    w[torch.as_tensor(LANDMARK_GROUPS["face_oval"])] = FitConfig.w_contour
+    w[torch.as_tensor(LANDMARK_GROUPS["face_oval"])] = contour
     return w
 
 
@@ -125,7 +125,7 @@ def fit_portrait(points: np.ndarray, depth: np.ndarray | None, size: int | tuple
     target = torch.as_tensor(points, dtype=torch.float32)  # [L, 2]
     n_lm = target.shape[0]
     scale = max(width, height) / 512.0  # residuals in "512-px" units: weights do not depend on the size
-    lm_w = landmark_weights(n_lm)
+    lm_w = landmark_weights(n_lm, cfg.w_contour)
     lm_vid = rig.landmark_vertices[:n_lm]
     face_mask = rig.regions["face"]
 

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from engine.head.fit import PortraitFit
 from engine.head.model import HeadModel
+from engine.media import to_uint8
 from engine.render.mesh import MeshRenderer
 from engine.render.projection import project_points
 from engine.types import Camera, look_at
@@ -60,7 +61,7 @@ def turntable(fit: PortraitFit, rig: HeadModel, yaws: tuple[float, ...] = (-90, 
             f = 0.5 * size / math.tan(math.radians(30) / 2)
             cam = Camera(size, size, f, f, size / 2, size / 2, look_at(eye, centre))
             out = renderer.render(verts, rig.faces, cam, colors=colors, background=(1.0, 1.0, 1.0))
-            tiles.append((out.rgb.clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8))
+            tiles.append(to_uint8(out.rgb))
     finally:
         if owned:
             renderer.close()

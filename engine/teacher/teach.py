@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from engine.head.fit import PortraitFit
+from engine.head.model import load_rig
 from engine.head.portrait import fit_portrait_file
 from engine.teacher.dataset import DatasetConfig, TeacherDataset, write_dataset
 from engine.teacher.render import TeacherRenderer
@@ -35,8 +36,6 @@ def teach_portrait(source, out_dir: str | Path, config: DatasetConfig,
     out = Path(out_dir)
     crop, fit = fit_portrait_file(source, out / "fit", progress=lambda f, m: report(0.15 * f, m))
     report(0.15, "baking the head texture")
-    from engine.head.model import load_rig
-
     rig = load_rig()
     texture = bake_texture(crop, fit, rig)
     with TeacherRenderer(rig, texture, background=config.background) as teacher:
